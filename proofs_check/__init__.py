@@ -1,0 +1,1 @@
+"""Machine-checked derivations of the papers' proofs (symbolic and certified claims)."""

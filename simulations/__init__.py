@@ -1,0 +1,1 @@
+"""Monte Carlo studies of rates and dynamics, one subpackage per paper family."""

@@ -1,0 +1,1 @@
+"""Claims about results of ML-theory papers, one subpackage per paper family."""
