@@ -12,6 +12,7 @@ from __future__ import annotations
 import fnmatch
 import importlib
 import importlib.metadata
+import os
 import pkgutil
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
@@ -24,6 +25,8 @@ _LOADED = False
 
 DEFAULT_CONTENT_PACKAGES = ("theory", "proofs_check", "simulations")
 ENTRY_POINT_GROUP = "theorycheck.content"
+ENVIRONMENT_VARIABLE = "THEORYCHECK_CONTENT"
+"""Comma-separated extra content packages (a researcher's own claims)."""
 
 
 def claim(
@@ -80,13 +83,20 @@ def plot(name: str) -> Callable[[Callable[..., list[str]]], Callable[..., list[s
 
 
 def content_packages() -> list[str]:
-    """Names of the content packages: entry points, else the default three."""
+    """Names of the content packages.
+
+    The ``theorycheck.content`` entry points (or the default three when the
+    distribution's metadata is absent), plus the packages named in the
+    ``THEORYCHECK_CONTENT`` environment variable.
+    """
     try:
         points = importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)
         names = sorted({point.value for point in points})
     except Exception:  # pragma: no cover - broken metadata
         names = []
-    return names or list(DEFAULT_CONTENT_PACKAGES)
+    names = names or list(DEFAULT_CONTENT_PACKAGES)
+    extra = [n.strip() for n in os.environ.get(ENVIRONMENT_VARIABLE, "").split(",") if n.strip()]
+    return names + [n for n in extra if n not in names]
 
 
 def load_content(packages: Iterable[str] | None = None) -> None:

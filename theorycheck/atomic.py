@@ -1,0 +1,49 @@
+"""Atomic file writes: a reader sees the old file or the new one, never half of one."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+
+def atomic_write(path: str | os.PathLike[str], write: Callable[[Any], None], mode: str = "w") -> Path:
+    """Write through ``write(handle)`` into a temporary file, then rename it over ``path``.
+
+    The temporary file lives in the destination folder, so the final
+    ``os.replace`` is atomic on POSIX file systems. On any error the temporary
+    file is removed and the destination is left untouched.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, mode, **({"encoding": "utf-8", "newline": ""} if "b" not in mode else {})) as handle:
+            write(handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:
+    """Atomically write a text file (UTF-8)."""
+    return atomic_write(path, lambda handle: handle.write(text))
+
+
+def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
+    """Atomically write a binary file."""
+    return atomic_write(path, lambda handle: handle.write(data), mode="wb")
+
+
+def atomic_savefig(figure: Any, path: str | os.PathLike[str], **kwargs: Any) -> Path:
+    """Atomically save a matplotlib figure; the format follows the suffix."""
+    path = Path(path)
+    fmt = kwargs.pop("format", path.suffix.lstrip(".") or "png")
+    return atomic_write(path, lambda handle: figure.savefig(handle, format=fmt, **kwargs), mode="wb")
