@@ -107,7 +107,8 @@ def compare(
     margins = _per_instance(allowed - error)
     finite = np.isfinite(error)
     max_abs = float(np.max(error[finite])) if finite.any() else float("nan")
-    rel = error / np.maximum(np.abs(e), np.finfo(float).tiny)
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        rel = error / np.maximum(np.abs(e), np.finfo(float).tiny)
     max_rel = float(np.max(rel[finite])) if finite.any() else float("nan")
     details = {"max_abs_error": max_abs, "max_rel_error": max_rel}
     if not finite.all():
