@@ -41,7 +41,7 @@ from theorycheck.claim import Control, Evidence
 from theorycheck.context import Context
 from theorycheck.registry import claim
 
-PAPER = "martins2016sparsemax"
+PAPER = "sparsemax"
 
 
 def _apply(ctx: Context, fn: Callable[[Any], Any], z: np.ndarray) -> np.ndarray:

@@ -98,3 +98,21 @@ def random_batch(
     """A (count, size) batch of scores, each row with its own scale 10**U(scale_range)."""
     scales = 10 ** rng.uniform(*scale_range, size=(count, 1))
     return scales * rng.standard_normal((count, size))
+
+
+def sparsemax_loss_exact(z: list[Fraction], q: list[Fraction]) -> Fraction:
+    r"""The sparsemax loss in exact arithmetic, from :func:`sparsemax_exact`.
+
+    Uses the form :math:`p^\top z-\tfrac12\|p\|^2-q^\top z+\tfrac12\|q\|^2` with
+    p the exact sparsemax, so that a check of the threshold form
+    :math:`-q^\top z+\tfrac12\sum_S(z_j^2-\tau^2)+\tfrac12\|q\|^2` compares two
+    different expressions.
+
+    Parameters
+    ----------
+    z, q : list of Fraction
+        Rational scores and a rational target (``q`` need not be validated here).
+    """
+    p, _, _ = sparsemax_exact(z)
+    linear = sum((pj - qj) * zj for pj, qj, zj in zip(p, q, z, strict=True))
+    return linear - sum(pj * pj for pj in p) / 2 + sum(qj * qj for qj in q) / 2
