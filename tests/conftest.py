@@ -7,8 +7,8 @@ import pytest
 
 from theorycheck import registry
 from theorycheck.backend import namespace
-from theorycheck.claim import Control, Evidence
 from theorycheck.checks import compare, nonnegative
+from theorycheck.claim import Control, Evidence
 from theorycheck.context import Context
 
 pytest_plugins = ["pytester"]

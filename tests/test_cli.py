@@ -13,7 +13,10 @@ from theorycheck.cli import main
 def run_cli(*args, cwd=None):
     return subprocess.run(
         [sys.executable, "-m", "theorycheck.cli", *args],
-        capture_output=True, text=True, check=False, cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=cwd,
     )
 
 

@@ -52,8 +52,13 @@ def test_crashing_check_is_an_error_verdict(isolated_registry, ctx):
         raise RuntimeError("solver exploded")
 
     isolated_registry.claim(
-        "toy.crash", paper="toy2026", source="-", statement="s", method="numeric",
-        provenance="derived", controls=[Control("c", "c", {"flag": False})],
+        "toy.crash",
+        paper="toy2026",
+        source="-",
+        statement="s",
+        method="numeric",
+        provenance="derived",
+        controls=[Control("c", "c", {"flag": False})],
     )(crash)
     result = run_claim(isolated_registry.get_claim("toy.crash"), ctx)
     assert result.verdict == "error"
@@ -79,8 +84,16 @@ def test_claim_definition_is_validated():
     def check(ctx):
         return Evidence(True, 0.0, 1)
 
-    base = dict(paper="p", source="s", statement="t", method="numeric", provenance="derived",
-                check=check, controls=(Control("c", "c"),), module="m")
+    base = dict(
+        paper="p",
+        source="s",
+        statement="t",
+        method="numeric",
+        provenance="derived",
+        check=check,
+        controls=(Control("c", "c"),),
+        module="m",
+    )
     with pytest.raises(ValueError, match="family.short-name"):
         Claim(id="nofamily", **base)
     with pytest.raises(ValueError, match="method"):
@@ -99,8 +112,13 @@ def test_duplicate_ids_are_rejected(isolated_registry):
 
     with pytest.raises(ValueError, match="registered twice"):
         isolated_registry.claim(
-            "toy.square", paper="p", source="s", statement="t", method="numeric",
-            provenance="derived", controls=[Control("c", "c")],
+            "toy.square",
+            paper="p",
+            source="s",
+            statement="t",
+            method="numeric",
+            provenance="derived",
+            controls=[Control("c", "c")],
         )(other)
 
 
@@ -164,8 +182,11 @@ def test_seeds_are_reproducible_and_independent_per_label():
 
 @pytest.mark.parametrize(
     "kwargs, message",
-    [({"backend": "tpu"}, "unknown backend"), ({"scale": "huge"}, "unknown scale"),
-     ({"seed": -1}, "non-negative")],
+    [
+        ({"backend": "tpu"}, "unknown backend"),
+        ({"scale": "huge"}, "unknown scale"),
+        ({"seed": -1}, "non-negative"),
+    ],
 )
 def test_context_rejects_bad_settings(kwargs, message):
     with pytest.raises(ValueError, match=message):
@@ -203,12 +224,17 @@ def test_every_registered_claim_is_well_formed_and_lives_where_its_method_says()
 
 def test_report_files_have_one_row_per_claim(isolated_registry, ctx, tmp_path):
     register_toy_claims(isolated_registry)
-    results = [run_claim(c, ctx) for c in isolated_registry.registered_claims() if c.family == "toy"]
+    results = [
+        run_claim(c, ctx) for c in isolated_registry.registered_claims() if c.family == "toy"
+    ]
     paths = write_claims_report(results, tmp_path)
     assert sorted(p.name for p in paths) == ["claims.csv", "claims.json", "claims.md"]
     rows = list(csv.DictReader(open(tmp_path / "claims.csv")))
     assert {r["id"]: r["verdict"] for r in rows} == {
-        "toy.false-bound": "refuted", "toy.square": "verified", "toy.weak": "vacuous"}
+        "toy.false-bound": "refuted",
+        "toy.square": "verified",
+        "toy.weak": "vacuous",
+    }
     assert all("numpy, scale quick, seed 0" in r["obtained"] for r in rows)
     payload = json.loads((tmp_path / "claims.json").read_text())
     assert payload["totals"]["verified"] == 1 and payload["totals"]["vacuous"] == 1

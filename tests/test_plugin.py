@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-TOY_CONTENT = '''
+TOY_CONTENT = """
 import numpy as np
 from theorycheck import checks
 from theorycheck.claim import Control
@@ -34,7 +34,7 @@ def false_bound(ctx, constant=1.0):
 def disputed(ctx, constant=1.0):
     x = ctx.rng(0).uniform(0, 2, 50)
     return checks.nonnegative(constant - x, inputs={"x": x})
-'''
+"""
 
 
 def _toy_package(pytester):
@@ -46,14 +46,16 @@ def test_claims_and_controls_become_items(pytester, monkeypatch):
     monkeypatch.setenv("THEORYCHECK_CONTENT", "toycontent")
     _toy_package(pytester)
     result = pytester.runpytest_subprocess("toycontent", "--collect-only", "-q")
-    result.stdout.fnmatch_lines([
-        "toycontent/toyfam.py::toyfam.disputed[[]claim[]]",
-        "toycontent/toyfam.py::toyfam.false-bound[[]claim[]]",
-        "toycontent/toyfam.py::toyfam.false-bound[[]control:half[]]",
-        "toycontent/toyfam.py::toyfam.true-identity[[]claim[]]",
-        "toycontent/toyfam.py::toyfam.true-identity[[]control:cube[]]",
-        "6 tests collected*",
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            "toycontent/toyfam.py::toyfam.disputed[[]claim[]]",
+            "toycontent/toyfam.py::toyfam.false-bound[[]claim[]]",
+            "toycontent/toyfam.py::toyfam.false-bound[[]control:half[]]",
+            "toycontent/toyfam.py::toyfam.true-identity[[]claim[]]",
+            "toycontent/toyfam.py::toyfam.true-identity[[]control:cube[]]",
+            "6 tests collected*",
+        ]
+    )
 
 
 def test_outcomes_failure_report_and_selection(pytester, monkeypatch):
@@ -63,10 +65,12 @@ def test_outcomes_failure_report_and_selection(pytester, monkeypatch):
     # true identity + its control pass; the false bound fails, its control passes;
     # the contested claim fails as predicted (xfail), its control passes
     result.assert_outcomes(passed=4, failed=1, xfailed=1)
-    result.stdout.fnmatch_lines([
-        "*toyfam.false-bound[[]claim[]]: the claim failed its check*",
-        "*evidence: fails: worst margin * counterexample instance=*, x=*",
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            "*toyfam.false-bound[[]claim[]]: the claim failed its check*",
+            "*evidence: fails: worst margin * counterexample instance=*, x=*",
+        ]
+    )
     selected = pytester.runpytest_subprocess("toycontent", "-k", "identity")
     selected.assert_outcomes(passed=2)
 
@@ -75,7 +79,8 @@ def test_backend_and_scale_options(pytester, monkeypatch):
     monkeypatch.setenv("THEORYCHECK_CONTENT", "toycontent")
     _toy_package(pytester)
     strict = pytester.runpytest_subprocess(
-        "toycontent", "-k", "identity", "--backend", "array-api-strict", "--scale", "full")
+        "toycontent", "-k", "identity", "--backend", "array-api-strict", "--scale", "full"
+    )
     strict.assert_outcomes(passed=2)
     bad = pytester.runpytest_subprocess("toycontent", "--scale", "galactic")
     assert bad.ret != 0
@@ -85,7 +90,9 @@ def test_backend_and_scale_options(pytester, monkeypatch):
 def test_sparsemax_claims_are_collected_with_their_ids():
     out = subprocess.run(
         [sys.executable, "-m", "pytest", "theory", "--collect-only", "-q", "-k", "closed_form"],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     ).stdout
     assert "theory/sparsemax/claims.py::sparsemax.closed_form[claim]" in out
     assert "sparsemax.closed_form[control:denominator-K]" in out

@@ -9,7 +9,9 @@ from pathlib import Path
 from typing import Any
 
 
-def atomic_write(path: str | os.PathLike[str], write: Callable[[Any], None], mode: str = "w") -> Path:
+def atomic_write(
+    path: str | os.PathLike[str], write: Callable[[Any], None], mode: str = "w"
+) -> Path:
     """Write through ``write(handle)`` into a temporary file, then rename it over ``path``.
 
     The temporary file lives in the destination folder, so the final
@@ -20,10 +22,13 @@ def atomic_write(path: str | os.PathLike[str], write: Callable[[Any], None], mod
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, mode, **({"encoding": "utf-8", "newline": ""} if "b" not in mode else {})) as handle:
+        with os.fdopen(
+            fd, mode, **({"encoding": "utf-8", "newline": ""} if "b" not in mode else {})
+        ) as handle:
             write(handle)
             handle.flush()
             os.fsync(handle.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; reports are for everyone to read
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
@@ -46,4 +51,6 @@ def atomic_savefig(figure: Any, path: str | os.PathLike[str], **kwargs: Any) -> 
     """Atomically save a matplotlib figure; the format follows the suffix."""
     path = Path(path)
     fmt = kwargs.pop("format", path.suffix.lstrip(".") or "png")
-    return atomic_write(path, lambda handle: figure.savefig(handle, format=fmt, **kwargs), mode="wb")
+    return atomic_write(
+        path, lambda handle: figure.savefig(handle, format=fmt, **kwargs), mode="wb"
+    )

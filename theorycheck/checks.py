@@ -145,7 +145,9 @@ def nonnegative(slack: Any, *, tol: float = 0.0, inputs: Inputs = None) -> Evide
     return _from_margins(margins, tol or None, inputs, extra, details)
 
 
-def agree(left: Any, right: Any, *, inputs: Inputs = None, names: Sequence[str] = ("left", "right")) -> Evidence:
+def agree(
+    left: Any, right: Any, *, inputs: Inputs = None, names: Sequence[str] = ("left", "right")
+) -> Evidence:
     """Check that two boolean predicates agree on every instance (an equivalence).
 
     The margin is 0 when they agree everywhere and -1 otherwise (a boolean outcome

@@ -61,7 +61,9 @@ def build_parser() -> argparse.ArgumentParser:
     _selection_arguments(verify)
     _run_arguments(verify)
 
-    report = commands.add_parser("report", help="verify every claim, draw every figure, write reports/")
+    report = commands.add_parser(
+        "report", help="verify every claim, draw every figure, write reports/"
+    )
     _run_arguments(report)
 
     plot = commands.add_parser("plot", help="draw one family's figures")
@@ -72,13 +74,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _selected(args: argparse.Namespace):
-    return select(all_claims(), args.select, method=args.method, family=args.family, paper=args.paper)
+    return select(
+        all_claims(), args.select, method=args.method, family=args.family, paper=args.paper
+    )
 
 
 def _print_table(rows: Sequence[Sequence[str]], header: Sequence[str]) -> None:
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
     for row in [header, *rows]:
-        print("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+        print(
+            "  ".join(
+                str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)
+            ).rstrip()
+        )
 
 
 def _command_list(args: argparse.Namespace) -> int:
@@ -109,8 +117,14 @@ def _run(claims, args: argparse.Namespace, scale: str) -> list[ClaimResult]:
     from tqdm import tqdm
 
     results = []
-    with tqdm(claims, desc="claims", unit="claim", file=sys.stderr, leave=False,
-              disable=not sys.stderr.isatty()) as bar:
+    with tqdm(
+        claims,
+        desc="claims",
+        unit="claim",
+        file=sys.stderr,
+        leave=False,
+        disable=not sys.stderr.isatty(),
+    ) as bar:
         for claim in bar:
             bar.set_postfix_str(claim.id)
             results.append(run_claim(claim, ctx))
@@ -162,7 +176,7 @@ def _command_report(args: argparse.Namespace) -> int:
     results = _run(all_claims(), args, args.scale or "quick")
     status = _summarise(results)
     written = write_claims_report(results, args.out)
-    for name, make in all_plots().items():
+    for make in all_plots().values():
         written += [Path(p) for p in make(Path(args.out) / "figures")]
     for path in written:
         print(f"wrote {path}")

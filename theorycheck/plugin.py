@@ -30,17 +30,24 @@ from theorycheck.runner import Outcome, call_check
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("theorycheck", "theorycheck claims")
-    group.addoption("--backend", default="numpy", choices=BACKENDS,
-                    help="array backend the claims run on (default numpy)")
-    group.addoption("--scale", default="quick", choices=SCALES,
-                    help="sample sizes: quick (default) or full")
+    group.addoption(
+        "--backend",
+        default="numpy",
+        choices=BACKENDS,
+        help="array backend the claims run on (default numpy)",
+    )
+    group.addoption(
+        "--scale", default="quick", choices=SCALES, help="sample sizes: quick (default) or full"
+    )
     group.addoption("--claim-seed", type=int, default=0, help="root seed of the claims (default 0)")
 
 
 def pytest_configure(config: pytest.Config) -> None:
     try:
         context = Context.create(
-            config.getoption("--backend"), config.getoption("--scale"), config.getoption("--claim-seed")
+            config.getoption("--backend"),
+            config.getoption("--scale"),
+            config.getoption("--claim-seed"),
         )
     except (BackendUnavailable, ValueError) as exc:
         raise pytest.UsageError(str(exc)) from None
@@ -120,7 +127,9 @@ class ClaimItem(pytest.Item):
             if evidence.holds:
                 return
             if self.claim.provenance == "contested":
-                pytest.xfail(f"contested claim fails as the discrepancy predicts: {evidence.summary()}")
+                pytest.xfail(
+                    f"contested claim fails as the discrepancy predicts: {evidence.summary()}"
+                )
             raise ClaimCheckFailed("the claim failed its check")
         if evidence.holds:
             raise ClaimCheckFailed("the negative control held: the check is vacuous")

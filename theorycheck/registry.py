@@ -65,7 +65,9 @@ def claim(
             entry.module,
             check.__qualname__,
         ):
-            raise ValueError(f"claim id {id!r} registered twice: {previous.module} and {entry.module}")
+            raise ValueError(
+                f"claim id {id!r} registered twice: {previous.module} and {entry.module}"
+            )
         _CLAIMS[id] = entry
         return check
 
@@ -160,9 +162,7 @@ def select(
         raise ValueError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
     chosen = list(claims)
     if pattern:
-        chosen = [
-            c for c in chosen if fnmatch.fnmatchcase(c.id, pattern) or c.family == pattern
-        ]
+        chosen = [c for c in chosen if fnmatch.fnmatchcase(c.id, pattern) or c.family == pattern]
     if method:
         chosen = [c for c in chosen if c.method == method]
     if family:
@@ -172,7 +172,12 @@ def select(
     if not chosen:
         filters = [
             f"{label} {value!r}"
-            for label, value in (("id", pattern), ("method", method), ("family", family), ("paper", paper))
+            for label, value in (
+                ("id", pattern),
+                ("method", method),
+                ("family", family),
+                ("paper", paper),
+            )
             if value
         ]
         raise ValueError("no claim matches " + (" and ".join(filters) or "the selection"))

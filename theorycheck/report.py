@@ -120,13 +120,17 @@ def claims_markdown(rows: Sequence[dict[str, Any]], counts: dict[str, int]) -> s
     if flagged:
         lines += ["", "## Claims that are not plainly verified", ""]
         for row in flagged:
-            lines.append(f"- `{row['id']}` ({row['verdict']}, {row['provenance']}): "
-                         f"{row['counterexample'] or 'no counterexample recorded'}")
+            lines.append(
+                f"- `{row['id']}` ({row['verdict']}, {row['provenance']}): "
+                f"{row['counterexample'] or 'no counterexample recorded'}"
+            )
     lines += ["", "## Statements", ""]
     for row in rows:
         lines.append(f"- `{row['id']}` ({row['source']}; `{row['module']}`): ${row['statement']}$")
         for control in row["controls"]:
-            lines.append(f"  - control `{control['name']}`: {control['statement']} -> {control['outcome']}")
+            lines.append(
+                f"  - control `{control['name']}`: {control['statement']} -> {control['outcome']}"
+            )
     return "\n".join(lines) + "\n"
 
 

@@ -97,7 +97,9 @@ def call_check(claim: Claim, ctx: Context, control: Control | None = None) -> Ou
         )
     seconds = time.perf_counter() - start
     if not isinstance(evidence, Evidence):
-        return Outcome(None, seconds, error=f"check returned {type(evidence).__name__}, not Evidence")
+        return Outcome(
+            None, seconds, error=f"check returned {type(evidence).__name__}, not Evidence"
+        )
     return Outcome(evidence, seconds)
 
 

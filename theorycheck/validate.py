@@ -80,6 +80,4 @@ def on_simplex(q: Any, name: str, *, func: str, axis: int = -1, atol: float = 1e
     sums = xp.sum(q, axis=axis)
     worst = float(xp.max(xp.abs(sums - 1.0)))
     if worst > atol:
-        raise ValueError(
-            f"{func}: {name} must sum to 1 along axis {axis}, off by {worst:.3g}"
-        )
+        raise ValueError(f"{func}: {name} must sum to 1 along axis {axis}, off by {worst:.3g}")

@@ -17,16 +17,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from theory.sparsemax.projection import softmax, sparsemax
+from theory.sparsemax.projection import softmax, sparsemax_support
 from theorycheck import validate
-
-
-def _support_indicator(z: Any) -> tuple[Any, Any]:
-    p = sparsemax(z)
-    from theorycheck.backend import array_namespace
-
-    xp = array_namespace(p)
-    return xp.astype(p > 0, p.dtype), xp
+from theorycheck.backend import array_namespace
 
 
 def sparsemax_jacobian(z: Any) -> Any:
@@ -42,7 +35,9 @@ def sparsemax_jacobian(z: Any) -> Any:
     array, shape (..., K, K)
         Symmetric idempotent projector of rank :math:`|S|-1`.
     """
-    s, xp = _support_indicator(z)
+    _, xp = validate.real_floating(z, "z", func="sparsemax_jacobian")
+    validate.finite(z, "z", func="sparsemax_jacobian", xp=xp)
+    s = xp.astype(sparsemax_support(z), z.dtype)
     size = xp.sum(s, axis=-1, keepdims=True)[..., None]
     eye = xp.eye(s.shape[-1], dtype=s.dtype)
     return s[..., None] * eye - s[..., :, None] * s[..., None, :] / size
@@ -61,18 +56,22 @@ def sparsemax_jvp(z: Any, v: Any) -> Any:
     v : array, shape (..., K)
         Tangent vectors, same shape as z.
     """
+    _, xp = validate.real_floating(z, "z", func="sparsemax_jvp")
+    validate.finite(z, "z", func="sparsemax_jvp", xp=xp)
     validate.real_floating(v, "v", func="sparsemax_jvp")
     validate.same_shape(z, v, ("z", "v"), func="sparsemax_jvp")
-    s, xp = _support_indicator(z)
-    v_hat = xp.sum(s * v, axis=-1, keepdims=True) / xp.sum(s, axis=-1, keepdims=True)
-    return s * (v - v_hat)
+    validate.finite(v, "v", func="sparsemax_jvp", xp=xp)
+    mask = sparsemax_support(z)
+    support_size = xp.count_nonzero(mask, axis=-1, keepdims=True)
+    v_hat = xp.sum(xp.where(mask, v, 0.0), axis=-1, keepdims=True) / xp.astype(
+        support_size, v.dtype
+    )
+    return xp.where(mask, v - v_hat, 0.0)
 
 
 def softmax_jacobian(z: Any) -> Any:
     r"""The softmax Jacobian :math:`\mathrm{Diag}(p)-pp^\top`, shape (..., K, K)."""
     p = softmax(z)
-    from theorycheck.backend import array_namespace
-
     xp = array_namespace(p)
     eye = xp.eye(p.shape[-1], dtype=p.dtype)
     return p[..., None] * eye - p[..., :, None] * p[..., None, :]

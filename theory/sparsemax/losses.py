@@ -27,7 +27,10 @@ from theorycheck import validate
 
 
 def _validated_pair(z: Any, q: Any, func: str) -> Any:
+    """Check z and q: floating, finite, same shape, non-empty class axis, q on the simplex."""
     _, xp = validate.real_floating(z, "z", func=func)
+    validate.axis(z, -1, "z", func=func)
+    validate.finite(z, "z", func=func, xp=xp)
     validate.real_floating(q, "q", func=func)
     validate.same_shape(z, q, ("z", "q"), func=func)
     validate.finite(q, "q", func=func, xp=xp)
@@ -107,13 +110,19 @@ def sparsemax_binary_loss(t: Any) -> Any:
 
 
 def modified_huber_loss(t: Any) -> Any:
-    r"""Zhang's (2004) modified Huber loss: :math:`\max(0,1-t)^2` for :math:`t\ge-1`, else :math:`-4t`."""
+    r"""Zhang's (2004) modified Huber loss.
+
+    :math:`\max(0,1-t)^2` for :math:`t\ge-1`, else :math:`-4t`.
+    """
     t, xp = _margin(t, "modified_huber_loss")
     return xp.where(t >= -1.0, xp.clip(1.0 - t, min=0.0) ** 2, -4.0 * t)
 
 
 def sparse_plus(x: Any) -> Any:
-    r"""jaxopt's sparse_plus: 0 for :math:`x\le-1`, :math:`(x+1)^2/4` inside, x for :math:`x\ge1`."""
+    r"""jaxopt's sparse_plus.
+
+    0 for :math:`x\le-1`, :math:`(x+1)^2/4` for :math:`|x|<1`, x for :math:`x\ge1`.
+    """
     x, xp = _margin(x, "sparse_plus")
     return xp.where(x <= -1.0, xp.zeros_like(x), xp.where(x >= 1.0, x, 0.25 * (x + 1.0) ** 2))
 

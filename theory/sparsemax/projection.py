@@ -11,12 +11,14 @@ Martins & Astudillo, *From Softmax to Sparsemax*, ICML 2016.
     \tau(z) = \frac{\sum_{j\le k(z)} z_{(j)} - 1}{k(z)}
 
 (Proposition 1 and Algorithm 1: sort, cumulative sums, support size, threshold,
-clip). Every function takes any leading (batch) axes, works on any array-API
+clip; only the entries within 1 of the row maximum are sorted, since no other
+entry can be in the support). Every function takes any leading (batch) axes, works on any array-API
 namespace and keeps the input's floating dtype.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from theorycheck import validate
@@ -36,19 +38,38 @@ def _restore(x: Any, xp: Any, axis: int, ndim: int) -> Any:
     return x if axis == ndim - 1 else xp.moveaxis(x, -1, axis)
 
 
+def _top_descending(z: Any, count: int, xp: Any) -> Any:
+    """The ``count`` largest entries of each row (last axis), in descending order.
+
+    Namespaces with a selection routine (numpy, cupy: ``partition``, O(K)) select
+    before sorting the few selected entries; others sort the whole row.
+    """
+    size = z.shape[-1]
+    if count < size and hasattr(xp, "partition"):
+        z = xp.partition(z, size - count, axis=-1)[..., size - count :]
+    return xp.flip(xp.sort(z, axis=-1, stable=False), axis=-1)[..., :count]
+
+
 def _threshold_last_axis(z: Any, xp: Any) -> tuple[Any, Any]:
     r"""Threshold :math:`\tau` and support size :math:`k` along the last axis (keepdims).
 
-    The test :math:`1 + k z_{(k)} > \sum_{j\le k} z_{(j)}` holds exactly for
+    Since :math:`\tau \ge z_{(1)}-1`, the support lies in
+    :math:`\{j: z_j > z_{(1)}-1\}`; only the c largest entries of each row, with c
+    the largest such count over the batch, are sorted and summed. The test
+    :math:`1 + k z_{(k)} > \sum_{j\le k} z_{(j)}` holds exactly for
     :math:`k \le k(z)` (its left minus right side decreases in k), so k(z) is the
     number of indices that pass it; ties with zero mass fail the strict test.
     """
-    size = z.shape[-1]
-    z_sorted = xp.flip(xp.sort(z, axis=-1, stable=False), axis=-1)
+    if math.prod(z.shape[:-1]) == 0:
+        empty = xp.zeros((*z.shape[:-1], 1), dtype=z.dtype)
+        return empty, xp.astype(empty, xp.int64)
+    top = xp.max(z, axis=-1, keepdims=True)
+    candidates = int(xp.max(xp.count_nonzero(z > top - 1, axis=-1)))
+    z_sorted = _top_descending(z, candidates, xp)
     cumulative = xp.cumulative_sum(z_sorted, axis=-1)
-    ranks = xp.arange(1, size + 1, dtype=z.dtype)
+    ranks = xp.arange(1, candidates + 1, dtype=z.dtype)
     in_support = 1 + ranks * z_sorted > cumulative
-    support_size = xp.sum(xp.astype(in_support, xp.int64), axis=-1, keepdims=True)
+    support_size = xp.count_nonzero(in_support, axis=-1, keepdims=True)
     support_sum = xp.take_along_axis(cumulative, support_size - 1, axis=-1)
     tau = (support_sum - 1) / xp.astype(support_size, z.dtype)
     return tau, support_size
