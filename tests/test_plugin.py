@@ -46,6 +46,7 @@ def test_claims_and_controls_become_items(pytester, monkeypatch):
     monkeypatch.setenv("THEORYCHECK_CONTENT", "toycontent")
     _toy_package(pytester)
     result = pytester.runpytest_subprocess("toycontent", "--collect-only", "-q")
+    assert result.ret == 0
     result.stdout.fnmatch_lines(
         [
             "toycontent/toyfam.py::toyfam.disputed[[]claim[]]",
