@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 import sympy
 
+from proofs_check.derivation import components, pieces_on, piecewise_mismatches
 from theory.sparsemax.claims import PAPER
 from theory.sparsemax.losses import (
     hard_sigmoid,
@@ -81,92 +82,6 @@ _BINARY_REGIONS: tuple[tuple[sympy.Set, tuple[int, ...]], ...] = (
 
 
 # --------------------------------------------------------------------------- sympy helpers
-
-
-def _as_piecewise(expr: sympy.Expr) -> sympy.Expr:
-    """Rewrite Min, Max, Abs and Heaviside as a (folded) Piecewise."""
-    return sympy.piecewise_fold(sympy.sympify(expr).rewrite(sympy.Piecewise))
-
-
-def _pieces(expr: sympy.Expr, region: sympy.Set) -> list[tuple[sympy.Expr, sympy.Set]]:
-    """The candidate's pieces restricted to a region: ``(expression, subset)`` pairs."""
-    expr = _as_piecewise(expr)
-    if isinstance(expr, sympy.Piecewise):
-        return [(e, s) for e, s in expr.as_expr_set_pairs(region) if s is not sympy.S.EmptySet]
-    return [(expr, region)]
-
-
-def _components(subset: sympy.Set) -> list[sympy.Set]:
-    return list(subset.args) if isinstance(subset, sympy.Union) else [subset]
-
-
-def _sample_points(interval: sympy.Interval) -> list[sympy.Rational]:
-    """Rational points inside an interval of positive length (several, in case of roots)."""
-    lo, hi = interval.inf, interval.sup
-    if lo.is_infinite and hi.is_infinite:
-        return [sympy.Integer(n) for n in (0, 1, -1, 2, -2, 3)]
-    if lo.is_infinite:
-        return [hi - sympy.Rational(n, 2) for n in (1, 2, 3, 5, 7, 11)]
-    if hi.is_infinite:
-        return [lo + sympy.Rational(n, 2) for n in (1, 2, 3, 5, 7, 11)]
-    return [lo + (hi - lo) * sympy.Rational(n, 13) for n in (6, 3, 9, 1, 12, 5)]
-
-
-def piecewise_mismatches(
-    candidate: sympy.Expr,
-    derived: list[tuple[sympy.Set, sympy.Expr]],
-    symbol: sympy.Symbol = MARGIN,
-) -> tuple[int, list[dict[str, str]]]:
-    """Compare a candidate with a derivation region by region.
-
-    Parameters
-    ----------
-    candidate : sympy expression
-        A ``Piecewise`` (or Min/Max expression) in ``symbol``.
-    derived : list of (Set, expression)
-        The derived closed form on each region.
-    symbol : sympy.Symbol
-        The variable.
-
-    Returns
-    -------
-    cases : int
-        Number of (region, sub-interval or point) pairs examined.
-    failures : list of dict
-        Per failing sub-interval: the region, the sub-interval, a rational point
-        where the two differ, both values there and the residual.
-    """
-    cases, failures = 0, []
-    for region, expected in derived:
-        for expr, subset in _pieces(candidate, region):
-            for part in _components(subset):
-                cases += 1
-                if isinstance(part, sympy.FiniteSet):
-                    points = list(part)
-                elif sympy.simplify(expr - expected) == 0:
-                    continue
-                else:
-                    points = _sample_points(part)
-                bad = None
-                for point in points:
-                    residual = sympy.simplify((expr - expected).subs(symbol, point))
-                    if residual != 0:
-                        bad = (point, residual)
-                        break
-                if bad is None and isinstance(part, sympy.FiniteSet):
-                    continue
-                point, residual = bad if bad is not None else (points[0], sympy.nan)
-                failures.append(
-                    {
-                        "region": str(region),
-                        "piece_on": str(part),
-                        str(symbol): str(point),
-                        "candidate": str(expr.subs(symbol, point)),
-                        "derived": str(expected.subs(symbol, point)),
-                        "residual": str(residual),
-                    }
-                )
-    return cases, failures
 
 
 def _residual_value(failures: list[dict[str, str]]) -> float | None:
@@ -332,7 +247,7 @@ def binary_hard_sigmoid(ctx: Context, candidate: Candidate = paper_hard_sigmoid)
     derived = []
     for (region, support), tau in zip(_BINARY_REGIONS, taus, strict=True):
         derived.append((region, _shift_free(z1 - tau) if 0 in support else sympy.Integer(0)))
-    cases, failures = piecewise_mismatches(candidate(MARGIN), derived)
+    cases, failures = piecewise_mismatches(candidate(MARGIN), derived, MARGIN)
     parts["sparsemax_1 = candidate per region"] = _exact_part(cases, failures)
 
     softmax_1 = sympy.exp(z1) / (sympy.exp(z1) + sympy.exp(_Z2))
@@ -406,10 +321,10 @@ def _one_sided(
     and the nearest breakpoint of the candidate on that side (or a unit away), so
     it is the polynomial of the whole open interval adjacent to the point.
     """
-    pieces = _pieces(candidate, sympy.S.Reals)
+    pieces = pieces_on(candidate, sympy.S.Reals)
     breaks = set()
     for _, subset in pieces:
-        for part in _components(subset):
+        for part in components(subset):
             breaks |= {b for b in part.boundary if b.is_finite}
     left_break = max([b for b in breaks if b < point], default=point - 1)
     right_break = min([b for b in breaks if b > point], default=point + 1)
@@ -484,7 +399,7 @@ def binary_huber(ctx: Context, candidate: Candidate = paper_binary_loss) -> Evid
         loss = -z[0] + _HALF * sum(z[j] ** 2 - tau**2 for j in support) + _HALF
         derived.append((region, _shift_free(loss)))
     expr = candidate(MARGIN)
-    cases, failures = piecewise_mismatches(expr, derived)
+    cases, failures = piecewise_mismatches(expr, derived, MARGIN)
     parts["loss = candidate per region"] = _exact_part(cases, failures)
 
     smooth_failures = []
