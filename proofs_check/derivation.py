@@ -176,7 +176,7 @@ class Equal:
                 not failures,
                 cases=cases,
                 residual=residual,
-                counterexample={"step": self.label, **failures[0]} if failures else None,
+                counterexample=failures[0] if failures else None,
             )
         difference = sympy.simplify(lhs - rhs)
         if difference == 0:
@@ -194,9 +194,8 @@ class Equal:
                     cases=1,
                     residual=float(numeric),
                     counterexample={
-                        "step": self.label,
                         "at": {str(k): str(v) for k, v in point.items()},
-                        "residual": str(sympy.N(value, 17)),
+                        "residual": str(value if value.is_Rational else sympy.N(value, 17)),
                         "symbolic_residual": str(difference),
                     },
                 )
@@ -230,11 +229,7 @@ class AtLeast:
 
     def check(self) -> Evidence:
         certificate = certify_nonnegative(self.function, self.box, budget=self.budget)
-        evidence = certificate.to_evidence()
-        if evidence.counterexample is not None:
-            evidence.counterexample = {"step": self.label, **evidence.counterexample}
-        evidence.details = {"step": self.label, **evidence.details}
-        return evidence
+        return certificate.to_evidence()
 
 
 Step = Equal | AtLeast
@@ -260,4 +255,8 @@ class Derivation:
 
     def check(self) -> Evidence:
         """Check every step; the counterexample names the first failing step."""
-        return checks.combine({step.label: step.check() for step in self.steps})
+        evidence = checks.combine({step.label: step.check() for step in self.steps})
+        if evidence.counterexample is not None:
+            example = dict(evidence.counterexample)
+            evidence.counterexample = {"step": example.pop("part"), **example}
+        return evidence

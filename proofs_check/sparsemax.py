@@ -31,7 +31,7 @@ twice the unit roundoff, so every bound is conservative by a factor 2).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -579,3 +579,173 @@ def fy_margin(ctx: Context, margin: MarginFormula = tsallis_margin) -> Evidence:
             loss_inside - rounding, inputs={"z": inside, "k": label}
         )
     return checks.combine(parts)
+
+
+# --------------------------------------------------------------------------- derivations
+#
+# The steps of the paper's proofs, checked one by one with
+# :class:`proofs_check.derivation.Derivation`. A wrong step (the control) fails at
+# that step, with its residual at a rational point.
+
+_TOP_SUM = sympy.Symbol("S_k", real=True)  # sum of the k largest scores
+_KTH = sympy.Symbol("z_k", real=True)  # the k-th largest score
+_NEXT = sympy.Symbol("z_{k+1}", real=True)  # the (k+1)-th largest score
+_RANK = sympy.Symbol("k", positive=True, integer=True)
+_CLASSES = sympy.Symbol("K", positive=True, integer=True)
+
+
+def paper_threshold(support_sum: sympy.Expr, support_size: sympy.Expr, classes: sympy.Expr):
+    r"""Proposition 1: :math:`\tau = (\sum_{j\le k} z_{(j)} - 1)/k`."""
+    return (support_sum - 1) / support_size
+
+
+def threshold_over_classes(support_sum: sympy.Expr, support_size: sympy.Expr, classes: sympy.Expr):
+    r"""Control: :math:`\tau = (\sum_{j\le k} z_{(j)} - 1)/K`."""
+    return (support_sum - 1) / classes
+
+
+def threshold_derivation_chain(threshold: Callable[..., sympy.Expr] = paper_threshold):
+    """The proof of Proposition 1 as a chain of checked steps."""
+    from proofs_check.derivation import AtLeast, Derivation, Equal
+
+    scores = sympy.symbols("z_1:4", real=True)  # a support of size 3 inside K = 4 classes
+    tau3 = threshold(sum(scores), 3, 4)
+    tau_k = threshold(_TOP_SUM, _RANK, _CLASSES)
+    return Derivation(
+        (
+            Equal(
+                "the support coordinates z_j - tau sum to one (KKT, |S| = 3 of K = 4)",
+                sum(z - tau3 for z in scores),
+                1,
+            ),
+            Equal(
+                "k (z_(k) - tau_k) equals the support test 1 + k z_(k) - sum_{j<=k} z_(j)",
+                _RANK * (_KTH - tau_k),
+                1 + _RANK * _KTH - _TOP_SUM,
+            ),
+            Equal(
+                "the test's slack changes by k (z_(k+1) - z_(k)) from k to k+1",
+                (1 + (_RANK + 1) * _NEXT - (_TOP_SUM + _NEXT)) - (1 + _RANK * _KTH - _TOP_SUM),
+                _RANK * (_NEXT - _KTH),
+            ),
+            AtLeast(
+                "k (z_(k) - z_(k+1)) >= 0 for sorted scores: the test holds on a prefix",
+                lambda x, m: x[0] * x[1],
+                [(1, 1000), (0, 100)],
+            ),
+        )
+    )
+
+
+@claim(
+    "sparsemax.threshold_derivation",
+    paper=PAPER,
+    source="Prop. 1 (proof)",
+    statement=(
+        r"\sum_{j\in S}(z_j-\tau)=1\Rightarrow\tau=\frac{\sum_{j\le k}z_{(j)}-1}{k},\ "
+        r"k(z_{(k)}-\tau_k)=1+kz_{(k)}-\sum_{j\le k}z_{(j)}\text{ non-increasing in }k"
+    ),
+    method="symbolic",
+    provenance="confirmed",
+    controls=[
+        Control(
+            "denominator-K",
+            r"\tau=(\sum_{j\le k}z_{(j)}-1)/K",
+            {"threshold": threshold_over_classes},
+        )
+    ],
+)
+def threshold_derivation(
+    ctx: Context, threshold: Callable[..., sympy.Expr] = paper_threshold
+) -> Evidence:
+    """Each step of the threshold formula's proof, by sympy (and the certifier)."""
+    return threshold_derivation_chain(threshold).check()
+
+
+def gini_conjugate(scores: Sequence[sympy.Expr], tau: sympy.Expr) -> sympy.Expr:
+    r"""The paper's :math:`\Omega^*(z)=\tfrac12\sum_{j\in S}(z_j^2-\tau^2)` (Gini entropy)."""
+    return sum(z**2 - tau**2 for z in scores) / 2
+
+
+def shannon_conjugate(scores: Sequence[sympy.Expr], tau: sympy.Expr) -> sympy.Expr:
+    r"""Control: the Shannon conjugate :math:`\log\sum_j e^{z_j}` in place of the Gini one."""
+    return sympy.log(sum(sympy.exp(z) for z in scores))
+
+
+def fy_derivation_chain(conjugate: Callable[..., sympy.Expr] = gini_conjugate):
+    """The Fenchel-Young form of the sparsemax loss as a chain of checked steps.
+
+    Support S = {1, 2, 3} inside K = 4 classes (z_4 off the support), target q.
+    """
+    from proofs_check.derivation import Derivation, Equal
+
+    z = sympy.symbols("z_1:5", real=True)
+    q = sympy.symbols("q_1:5", real=True)
+    support = z[:3]
+    tau = (sum(support) - 1) / 3
+    p = [zj - tau for zj in support] + [0]
+    omega_star = conjugate(support, tau)
+    inner = sum(pj * zj for pj, zj in zip(p, z, strict=True))
+    paper_loss = -sum(qj * zj for qj, zj in zip(q, z, strict=True)) + gini_conjugate(support, tau)
+    paper_loss += sum(qj**2 for qj in q) / 2
+    fy_loss = (
+        omega_star + sum(qj**2 for qj in q) / 2 - sum(qj * zj for qj, zj in zip(q, z, strict=True))
+    )
+    closed = (
+        sum((qj - zj) ** 2 for qj, zj in zip(q, z, strict=True))
+        - sum((pj - zj) ** 2 for pj, zj in zip(p, z, strict=True))
+    ) / 2
+    return Derivation(
+        (
+            Equal(
+                "Omega*(z) is <p, z> - |p|^2/2 at p = sparsemax(z)",
+                omega_star,
+                inner - sum(pj**2 for pj in p) / 2,
+            ),
+            Equal(
+                "the FY loss Omega*(z) + Omega(q) - <z, q> is the sparsemax loss",
+                fy_loss,
+                paper_loss,
+            ),
+            Equal(
+                "closed form |q - z|^2/2 - |sparsemax(z) - z|^2/2",
+                closed,
+                paper_loss,
+            ),
+            *(
+                Equal(
+                    f"d Omega*/d z_{j + 1} is sparsemax_{j + 1}(z)",
+                    sympy.diff(omega_star, z[j]),
+                    p[j],
+                )
+                for j in range(4)
+            ),
+        )
+    )
+
+
+@claim(
+    "sparsemax.fy_form_derivation",
+    paper=PAPER,
+    source="§3 (loss) and FY paper (Gini entropy)",
+    statement=(
+        r"\Omega^*(z)=\tfrac12\sum_S(z_j^2-\tau^2)=\langle p,z\rangle-\tfrac12\|p\|^2,\ "
+        r"L=\Omega^*(z)+\tfrac12\|q\|^2-\langle z,q\rangle=\tfrac12\|q-z\|^2-\tfrac12\|p-z\|^2,\ "
+        r"\nabla\Omega^*=\mathrm{sparsemax}"
+    ),
+    method="symbolic",
+    provenance="unconfirmed-numbering",
+    controls=[
+        Control(
+            "shannon-conjugate",
+            r"\Omega^*(z)=\log\sum_j e^{z_j} (Shannon) in the same chain",
+            {"conjugate": shannon_conjugate},
+        )
+    ],
+    notes="The closed form 1/2|q-z|^2 - 1/2|p-z|^2 is derived (FY framework), not in the paper.",
+)
+def fy_form_derivation(
+    ctx: Context, conjugate: Callable[..., sympy.Expr] = gini_conjugate
+) -> Evidence:
+    """Each step of the Fenchel-Young form of the loss, by sympy, on a fixed support."""
+    return fy_derivation_chain(conjugate).check()
