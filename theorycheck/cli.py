@@ -5,6 +5,7 @@
     theorycheck list [SELECT] [--method M] [--family F] [--paper P]
     theorycheck verify [SELECT] [--method M] [--backend B] [--scale S] [--seed N] [--out DIR]
     theorycheck report [--scale S] [--backend B] [--seed N] [--out DIR]
+    theorycheck study NAME [--backend B] [--executor E] [--replicates R] [--horizons T ...]
     theorycheck plot NAME [--out DIR]
 
 Exit status: 0 when every selected claim is verified (or a contested claim fails
@@ -65,6 +66,19 @@ def build_parser() -> argparse.ArgumentParser:
         "report", help="verify every claim, draw every figure, write reports/"
     )
     _run_arguments(report)
+
+    study = commands.add_parser("study", help="run (or resume) a Monte Carlo study")
+    study.add_argument("name", nargs="?", help="study name (see 'theorycheck study --list')")
+    study.add_argument("--list", action="store_true", help="list the studies")
+    study.add_argument("--backend", default="numpy", choices=BACKENDS, help="array backend")
+    study.add_argument(
+        "--executor", default="local", help="local, processes:N, dask-local or dask://HOST:PORT"
+    )
+    study.add_argument("--replicates", type=int, help="replicates per configuration")
+    study.add_argument("--horizons", type=float, nargs="+", help="horizons replacing the grid's")
+    study.add_argument("--seed", type=int, default=0, help="root seed (default 0)")
+    study.add_argument("--out", default="reports/studies", help="table and manifest folder")
+    study.add_argument("--cache", default=".theorycheck-cache", help="finished-cell cache folder")
 
     plot = commands.add_parser("plot", help="draw one family's figures")
     plot.add_argument("name", help="figure family (see 'theorycheck plot --list')", nargs="?")
@@ -195,6 +209,62 @@ def _command_plot(args: argparse.Namespace) -> int:
     return 0
 
 
+def _command_study(args: argparse.Namespace) -> int:
+    from theorycheck.executors import make_executor, validate_spec
+    from theorycheck.registry import all_studies, get_study
+    from theorycheck.study import exponent_table, run_study, write_study
+
+    if args.list or not args.name:
+        for name, entry in all_studies().items():
+            print(f"{name}  {entry.description}")
+        return 0
+    entry = get_study(args.name)
+    validate_spec(args.executor)
+    if args.replicates is not None and args.replicates < 1:
+        raise UsageError(f"--replicates must be a positive integer, got {args.replicates}")
+    grid = None
+    if args.horizons:
+        if any(h <= 0 for h in args.horizons):
+            raise UsageError(f"--horizons must be positive, got {args.horizons}")
+        if not all("horizons" in config for config in entry.grid):
+            raise UsageError(f"study {entry.name} has no 'horizons' in its configurations")
+        horizons = sorted({int(h) if float(h).is_integer() else h for h in args.horizons})
+        grid = [{**config, "horizons": horizons} for config in entry.grid]
+    try:
+        with make_executor(args.executor) as executor:
+            result = run_study(
+                entry,
+                replicates=args.replicates,
+                seed=args.seed,
+                backend=args.backend,
+                executor=executor,
+                cache_dir=args.cache,
+                grid=grid,
+                progress=sys.stderr.isatty(),
+            )
+    except BackendUnavailable as exc:
+        raise UsageError(str(exc)) from None
+    print(f"{entry.name}: {result.cells_computed} cells computed, {result.cells_cached} from cache")
+    rows = exponent_table(entry, result)
+    if rows:
+        _print_table(
+            [
+                (
+                    r["configuration"],
+                    r["metric"],
+                    f"{r['exponent']:.3f}",
+                    f"[{r['low']:.3f}, {r['high']:.3f}]",
+                    r["claimed"],
+                )
+                for r in rows
+            ],
+            ("configuration", "metric", "exponent", "95% interval", "claimed"),
+        )
+    for path in write_study(result, args.out):
+        print(f"wrote {path}")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``theorycheck`` script; returns the exit status."""
     parser = build_parser()
@@ -206,6 +276,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "list": _command_list,
             "verify": _command_verify,
             "report": _command_report,
+            "study": _command_study,
             "plot": _command_plot,
         }[args.command]
         return command(args)

@@ -21,6 +21,7 @@ from theorycheck.claim import METHODS, Claim, Control
 
 _CLAIMS: dict[str, Claim] = {}
 _PLOTS: dict[str, Callable[..., list[str]]] = {}
+_STUDIES: dict[str, Any] = {}
 _LOADED = False
 
 DEFAULT_CONTENT_PACKAGES = ("theory", "proofs_check", "simulations")
@@ -84,6 +85,22 @@ def plot(name: str) -> Callable[[Callable[..., list[str]]], Callable[..., list[s
     return register
 
 
+def study(name: str, *, grid: Sequence[dict[str, Any]], **options: Any) -> Callable[..., Any]:
+    """Register ``simulate(config, seeds, xp)`` as a Monte Carlo study.
+
+    ``options`` are the other fields of :class:`theorycheck.study.Study`
+    (replicates, batch_size, axis, description, version, claimed_exponent).
+    The function is returned unchanged.
+    """
+    from theorycheck.study import Study
+
+    def register(simulate: Callable[..., Any]) -> Callable[..., Any]:
+        _STUDIES[name] = Study(name=name, simulate=simulate, grid=tuple(grid), **options)
+        return simulate
+
+    return register
+
+
 def content_packages() -> list[str]:
     """Names of the content packages.
 
@@ -141,6 +158,21 @@ def all_plots() -> dict[str, Callable[..., list[str]]]:
     """Every registered figure maker, by name."""
     load_content()
     return dict(sorted(_PLOTS.items()))
+
+
+def all_studies() -> dict[str, Any]:
+    """Every registered study, by name."""
+    load_content()
+    return dict(sorted(_STUDIES.items()))
+
+
+def get_study(name: str) -> Any:
+    """The study of this name; ``ValueError`` naming it (and the known ones) if unknown."""
+    studies = all_studies()
+    if name not in studies:
+        known = ", ".join(studies) or "none registered"
+        raise ValueError(f"unknown study {name!r}; known studies: {known}")
+    return studies[name]
 
 
 def select(
