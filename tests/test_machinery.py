@@ -243,3 +243,22 @@ def test_report_files_have_one_row_per_claim(isolated_registry, ctx, tmp_path):
     markdown = (tmp_path / "claims.md").read_text()
     assert "| toy.square | toy2026 | Eq. (1) | derived |" in markdown
     assert not list(tmp_path.glob(".*.tmp"))  # no temporary files left behind
+
+
+def test_coverage_and_index_pages(isolated_registry, ctx, tmp_path):
+    from theorycheck.coverage import coverage, coverage_totals
+    from theorycheck.report import result_row, write_coverage, write_index
+
+    register_toy_claims(isolated_registry)
+    claims = [c for c in isolated_registry.registered_claims() if c.family == "toy"]
+    results = [run_claim(c, ctx) for c in claims]
+    papers = [{"number": 1, "key": "toy2026", "title": "Toy <paper>", "status": "checkable"}]
+    rows = coverage(papers, claims, {r.claim.id: r.verdict for r in results})
+    paths = write_coverage(rows, coverage_totals(rows), tmp_path)
+    assert "| 1 | Toy <paper> () | toy2026 | checkable | checked | 3 | 1 |" in paths[0].read_text()
+    figure = tmp_path / "figures" / "toy.png"
+    figure.parent.mkdir()
+    figure.write_bytes(b"\x89PNG")
+    index = write_index(tmp_path, [result_row(r) for r in results], rows, [figure]).read_text()
+    assert "Toy &lt;paper&gt;" in index and 'src="figures/toy.png"' in index
+    assert index.count("<tr>") == 1 + 3 + 1 + 1  # two headers, three claims, one paper

@@ -185,13 +185,30 @@ def _command_verify(args: argparse.Namespace) -> int:
 
 
 def _command_report(args: argparse.Namespace) -> int:
-    from theorycheck.report import write_claims_report
+    from theorycheck.coverage import coverage, coverage_totals, paper_catalog
+    from theorycheck.report import (
+        result_row,
+        write_claims_report,
+        write_coverage,
+        write_index,
+    )
 
-    results = _run(all_claims(), args, args.scale or "quick")
+    claims = all_claims()
+    results = _run(claims, args, args.scale or "quick")
     status = _summarise(results)
-    written = write_claims_report(results, args.out)
+    out = Path(args.out)
+    written = write_claims_report(results, out)
+    figures: list[Path] = []
     for make in all_plots().values():
-        written += [Path(p) for p in make(Path(args.out) / "figures")]
+        figures += [Path(p) for p in make(out / "figures")]
+    papers = paper_catalog()
+    rows = coverage(papers, claims, {r.claim.id: r.verdict for r in results}) if papers else []
+    if rows:
+        totals = coverage_totals(rows)
+        written += write_coverage(rows, totals, out)
+        print("coverage: " + ", ".join(f"{n} {label}" for label, n in totals.items()))
+    written += figures
+    written.append(write_index(out, [result_row(r) for r in results], rows, figures))
     for path in written:
         print(f"wrote {path}")
     return status

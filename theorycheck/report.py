@@ -163,3 +163,110 @@ def write_claims_report(results: Sequence[ClaimResult], out_dir: str | Path) -> 
         atomic_write_text(out / "claims.csv", claims_csv(rows)),
         atomic_write_text(out / "claims.json", json.dumps(_json_safe(payload), indent=1) + "\n"),
     ]
+
+
+def coverage_markdown(rows: Sequence[dict[str, Any]], totals: dict[str, int]) -> str:
+    """The seed-catalog coverage table: per paper its verdict and claim counts."""
+    lines = [
+        "# theorycheck: seed-paper coverage",
+        "",
+        "Totals: " + ", ".join(f"{n} {label}" for label, n in totals.items()) + ".",
+        "",
+        "| # | paper | key | triage | verdict | claims | verified | reason |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        cells = [
+            row["number"],
+            f"{row['title']} ({row['venue']})",
+            row["key"],
+            row["triage"],
+            row["verdict"],
+            row["claims"],
+            row["verified"],
+            row["reason"],
+        ]
+        lines.append("| " + " | ".join(_markdown_cell(c) for c in cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def write_coverage(
+    rows: Sequence[dict[str, Any]], totals: dict[str, int], out_dir: str | Path
+) -> list[Path]:
+    """Write ``coverage.md`` and ``coverage.csv`` atomically."""
+    out = Path(out_dir)
+    buffer = io.StringIO()
+    fields = [
+        "number",
+        "key",
+        "title",
+        "venue",
+        "triage",
+        "verdict",
+        "claims",
+        "verified",
+        "claim_ids",
+        "reason",
+    ]
+    writer = csv.DictWriter(buffer, fieldnames=fields, lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({**row, "claim_ids": " ".join(row["claim_ids"])})
+    return [
+        atomic_write_text(out / "coverage.md", coverage_markdown(rows, totals)),
+        atomic_write_text(out / "coverage.csv", buffer.getvalue()),
+    ]
+
+
+def write_index(
+    out_dir: str | Path,
+    claim_rows: Sequence[dict[str, Any]],
+    coverage_rows: Sequence[dict[str, Any]],
+    figures: Sequence[Path],
+) -> Path:
+    """``index.html``: the claims table, the coverage table and the figures, on one page."""
+    from html import escape
+
+    out = Path(out_dir)
+
+    def table(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+        head = "".join(f"<th>{escape(h)}</th>" for h in header)
+        body = "".join(
+            "<tr>"
+            + "".join(
+                f"<td>{escape(format_number(c) if isinstance(c, float) else str(c))}</td>"
+                for c in r
+            )
+            + "</tr>"
+            for r in rows
+        )
+        return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+    claims_html = table(COLUMNS, ([row[c] for c in COLUMNS] for row in claim_rows))
+    coverage_html = table(
+        ("#", "paper", "verdict", "claims", "verified", "reason"),
+        (
+            (r["number"], r["title"], r["verdict"], r["claims"], r["verified"], r["reason"])
+            for r in coverage_rows
+        ),
+    )
+    images = "".join(
+        f'<figure><img src="{escape(str(p.relative_to(out)))}" alt="{escape(p.stem)}">'
+        f"<figcaption>{escape(p.stem)}</figcaption></figure>"
+        for p in figures
+        if p.suffix == ".png"
+    )
+    page = f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>theorycheck report</title>
+<style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse;font-size:12px}}
+td,th{{border:1px solid #ccc;padding:2px 6px;text-align:left}}img{{max-width:100%}}</style>
+</head><body>
+<h1>theorycheck report</h1>
+<p>Tables: <a href="claims.md">claims.md</a>, <a href="claims.csv">claims.csv</a>,
+<a href="claims.json">claims.json</a>, <a href="coverage.md">coverage.md</a>.</p>
+<h2>Claims</h2>{claims_html}
+<h2>Seed-paper coverage</h2>{coverage_html}
+<h2>Figures</h2>{images}
+</body></html>
+"""
+    return atomic_write_text(out / "index.html", page)
