@@ -37,10 +37,10 @@ def finite(x: Any, name: str, *, func: str, xp: ModuleType | None = None) -> Non
     xp = xp or array_namespace(x)
     ok = xp.isfinite(x)
     if not bool(xp.all(ok)):
-        bad = xp.nonzero(xp.logical_not(ok) if x.ndim else xp.reshape(~ok, (1,)))
-        index = tuple(int(i[0]) for i in bad)
-        value = x[index] if x.ndim else x
-        raise ValueError(f"{func}: {name} must be finite, got {float(value)} at index {index}")
+        if x.ndim == 0:
+            raise ValueError(f"{func}: {name} must be finite, got {float(x)}")
+        index = tuple(int(i[0]) for i in xp.nonzero(xp.logical_not(ok)))
+        raise ValueError(f"{func}: {name} must be finite, got {float(x[index])} at index {index}")
 
 
 def axis(x: Any, axis_value: int, name: str, *, func: str) -> int:
