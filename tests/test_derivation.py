@@ -88,3 +88,12 @@ def test_repeated_labels_are_rejected():
 
     with pytest.raises(ValueError, match="labels repeat"):
         Derivation((Equal("a", x, x), Equal("a", x, x)))
+
+
+def test_probes_outside_a_sides_domain_are_skipped_not_crashing():
+    u = sympy.Symbol("u", real=True)
+    # false identity whose residual is complex for u > 1 and real for u < 1
+    step = Equal("log rule", sympy.log(1 - u), sympy.log(1 + u))
+    evidence = step.check()
+    assert not evidence.holds and not evidence.inconclusive
+    assert sympy.Rational(evidence.counterexample["at"]["u"]) < 1

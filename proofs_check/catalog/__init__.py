@@ -1,0 +1,1 @@
+"""Symbolic and certified claims of the seed-catalog papers, one module per paper."""
