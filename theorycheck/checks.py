@@ -193,7 +193,8 @@ def combine(parts: Mapping[str, Evidence]) -> Evidence:
     """All of several sub-checks: holds when every part holds.
 
     The margin is the smallest part margin, cases add up, and the counterexample
-    is the first failing part's, labelled with that part's name.
+    is the first failing part's, labelled with that part's name; each part's
+    summary and details are kept under its name.
     """
     if not parts:
         raise ValueError("combine needs at least one part")
@@ -202,7 +203,10 @@ def combine(parts: Mapping[str, Evidence]) -> Evidence:
     if failing:
         name, ev = failing[0]
         counterexample = {"part": name, **(ev.counterexample or {})}
-    details: dict[str, Any] = {name: ev.summary() for name, ev in parts.items()}
+    details: dict[str, Any] = {
+        name: {"summary": ev.summary(), **ev.details} if ev.details else ev.summary()
+        for name, ev in parts.items()
+    }
     return Evidence(
         holds=not failing,
         margin=min(ev.margin for ev in parts.values()),
