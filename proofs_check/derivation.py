@@ -243,6 +243,64 @@ class AtLeast:
         return certificate.to_evidence()
 
 
+PROBE_DIGITS = 30
+"""Digits of the quick probes of :func:`probed_equal`."""
+PROBE_GAP = sympy.Float("1e-20")
+"""A probe refutes when |lhs - rhs| exceeds this times the summands' magnitude."""
+
+
+def probed_equal(label: str, lhs: Any, rhs: Any, probes: int = 3) -> Evidence:
+    r"""Probe ``lhs == rhs`` at rational points first, then prove it with :class:`Equal`.
+
+    :class:`~proofs_check.derivation.Equal` simplifies before it probes, which costs
+    seconds on a false identity of exponentials and cosines. A false identity is
+    refuted here instead: both sides are evaluated to 30 digits at random rational
+    points (positive where the symbol is), and a gap above 1e-20 times the sum of the
+    magnitudes of the summands of both sides (the evaluation's roundoff is near 1e-30
+    of that) is a counterexample. Otherwise :class:`Equal` decides.
+    """
+    lhs, rhs = sympy.sympify(lhs), sympy.sympify(rhs)
+    symbols = sorted((lhs - rhs).free_symbols, key=lambda s: s.name)
+    terms = sympy.Add.make_args(lhs) + sympy.Add.make_args(rhs)
+    rng = random.Random(label)
+    for _ in range(probes):
+        point = {}
+        for symbol in symbols:
+            value = sympy.Rational(rng.randint(1, 60), rng.randint(1, 12))
+            point[symbol] = value if symbol.is_positive or rng.random() < 0.5 else -value
+        left = sympy.N(lhs.xreplace(point), PROBE_DIGITS)
+        right = sympy.N(rhs.xreplace(point), PROBE_DIGITS)
+        if not (left.is_real and right.is_real and left.is_finite and right.is_finite):
+            continue
+        # the roundoff of a 30-digit evaluation is relative to the size of the summands
+        scale = sum(abs(sympy.N(term.xreplace(point), 15)) for term in terms)
+        if not (scale.is_real and scale.is_finite):
+            continue
+        if abs(left - right) > PROBE_GAP * scale:
+            return checks.exact(
+                False,
+                residual=float(left - right),
+                counterexample={
+                    "step": label,
+                    "at": {str(k): str(v) for k, v in point.items()},
+                    "lhs": str(sympy.N(left, 17)),
+                    "rhs": str(sympy.N(right, 17)),
+                },
+            )
+    return Equal(label, lhs, rhs).check()
+
+
+def equal_chain(steps: Sequence[tuple[str, Any, Any]]) -> Evidence:
+    """:func:`probed_equal` on each ``(label, lhs, rhs)`` in order, stopping at the first
+    refuted step (one refutation refutes the chain; the rest would only cost time)."""
+    results: dict[str, Evidence] = {}
+    for label, lhs, rhs in steps:
+        results[label] = evidence = probed_equal(label, lhs, rhs)
+        if not evidence.holds:
+            break
+    return checks.combine(results)
+
+
 Step = Equal | AtLeast
 
 
