@@ -214,7 +214,9 @@ def combine(parts: Mapping[str, Evidence]) -> Evidence:
         tolerance=None,
         counterexample=counterexample,
         details=details,
-        inconclusive=any(ev.inconclusive for ev in parts.values()),
+        # undecided only when no part fails outright: one refutation refutes the whole
+        inconclusive=any(ev.inconclusive for ev in parts.values())
+        and all(ev.holds or ev.inconclusive for ev in parts.values()),
     )
 
 
