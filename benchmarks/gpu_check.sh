@@ -22,5 +22,4 @@ tail -5 "$out/verify_cupy.txt"
 # the study benchmark: numpy at R = 1000 (with the loop baseline), cupy at R = 1e5
 timeout 120 python3 benchmarks/bench_studies.py --json "$out/bench_studies_numpy.json" > "$out/bench_studies_numpy.txt" 2>&1
 timeout 120 python3 benchmarks/bench_studies.py --backend cupy --replicates 100000 --json "$out/bench_studies_cupy.json" > "$out/bench_studies_cupy.txt" 2>&1
-timeout 120 python3 benchmarks/bench_studies.py --backend numpy --replicates 100000 --no-loop --json "$out/bench_studies_numpy_1e5.json" > "$out/bench_studies_numpy_1e5.txt" 2>&1
 cat "$out"/bench_studies_*.txt | tail -30
