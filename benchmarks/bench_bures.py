@@ -23,28 +23,17 @@ reports the largest relative disagreement between the two results.
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import platform
 import statistics
 import sys
-import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+from harness import positive_int, time_interleaved, write_json
 
 from theory.bures_wasserstein import bures_distance
 
 TARGET_SPEEDUP = 2.0
-
-
-def positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
-    return value
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -62,34 +51,6 @@ def covariances(rng: np.random.Generator, pairs: int, dim: int) -> np.ndarray:
     a = rng.standard_normal((pairs, dim, dim))
     c = a @ np.swapaxes(a, -1, -2) / dim + 0.1 * np.eye(dim)
     return (c + np.swapaxes(c, -1, -2)) / 2
-
-
-def time_interleaved(cases: dict[str, Callable[[], object]], repeat: int) -> dict[str, list[float]]:
-    """Seconds per call of each case: one warm-up, then ``repeat`` interleaved rounds."""
-    for run in cases.values():
-        run()
-    seconds: dict[str, list[float]] = {name: [] for name in cases}
-    for _ in range(repeat):
-        for name, run in cases.items():
-            start = time.perf_counter()
-            run()
-            seconds[name].append(time.perf_counter() - start)
-    return seconds
-
-
-def write_json_atomically(path: Path, payload: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            json.dump(payload, stream, indent=2)
-            stream.write("\n")
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -129,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"largest relative difference of B: {disagreement:.2e}")
 
     if args.json is not None:
-        write_json_atomically(
+        write_json(
             args.json,
             {
                 "benchmark": "bures_distance",

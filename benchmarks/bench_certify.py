@@ -32,6 +32,7 @@ import time
 from pathlib import Path
 
 import sympy
+from harness import positive_int
 
 from theory.hconsistency.symbolic import certifiable, transformation_expr
 from theorycheck.atomic import atomic_write_text
@@ -42,13 +43,6 @@ DIFFERENCE = transformation_expr(T, 1, 2) - T**2 / 2
 """D(t) = T_1(t) - t^2/2."""
 BUDGET = Budget(max_boxes=20_000, max_depth=64, seconds=60.0)
 EXPONENTS = (1, 2, 4, 6, 8, 12, 16, 24)
-
-
-def positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
-    return value
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

@@ -34,30 +34,22 @@ for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_variable, "1")
 
 import argparse  # noqa: E402
-import json  # noqa: E402
 import platform  # noqa: E402
 import statistics  # noqa: E402
 import sys  # noqa: E402
-import tempfile  # noqa: E402
 import time  # noqa: E402
 from collections.abc import Callable  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 import scipy.optimize  # noqa: E402
+from harness import positive_int, write_json  # noqa: E402
 
 from theory.continual_pocs.projection import project_rows  # noqa: E402
 from theory.continual_pocs.references import SOLVER_OPTIONS  # noqa: E402
 from theory.continual_pocs.tasks import random_separable_tasks  # noqa: E402
 
 TARGET_RATIO = 20.0
-
-
-def positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
-    return value
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -120,21 +112,6 @@ def nnls_projection(previous: np.ndarray, rows: np.ndarray) -> np.ndarray:
     return previous - residual[:dim] / residual[-1]
 
 
-def write_json_atomically(path: Path, payload: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            json.dump(payload, stream, indent=2)
-            stream.write("\n")
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     steps = continual_steps(args.samples, args.dim, args.problems, args.seed)
@@ -189,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
         f"max |ours - cvxpy| = {largest_difference:.1e}; max KKT residual = {largest_kkt:.1e}"
     )
     if args.json is not None:
-        write_json_atomically(
+        write_json(
             args.json,
             {
                 "benchmark": "pocs_projection",

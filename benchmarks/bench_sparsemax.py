@@ -21,28 +21,17 @@ no BLAS call is involved, so thread-pool settings do not matter.
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import platform
 import statistics
 import sys
-import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+from harness import positive_int, time_interleaved, write_json
 
 from theory.sparsemax import sparsemax, sparsemax_jvp
 
 TARGET_FORWARD_OVER_SORT = 1.5
-
-
-def positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
-    return value
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -53,34 +42,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=0, help="seed of the random batch (0)")
     parser.add_argument("--json", type=Path, default=None, help="also write the results here")
     return parser.parse_args(argv)
-
-
-def time_interleaved(cases: dict[str, Callable[[], object]], repeat: int) -> dict[str, list[float]]:
-    """Seconds per call of each case: one warm-up, then ``repeat`` interleaved rounds."""
-    for run in cases.values():
-        run()
-    seconds: dict[str, list[float]] = {name: [] for name in cases}
-    for _ in range(repeat):
-        for name, run in cases.items():
-            start = time.perf_counter()
-            run()
-            seconds[name].append(time.perf_counter() - start)
-    return seconds
-
-
-def write_json_atomically(path: Path, payload: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            json.dump(payload, stream, indent=2)
-            stream.write("\n")
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -118,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     )
 
     if args.json is not None:
-        write_json_atomically(
+        write_json(
             args.json,
             {
                 "benchmark": "sparsemax",

@@ -31,18 +31,16 @@ T = 10^4 (the default). On a GPU: ``--backend cupy --replicates 100000``.
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import platform
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from harness import positive_int, write_json
 
 from simulations.online_regret.ogd import ogd_linear_regret
 from theorycheck.backend import BackendUnavailable, namespace, to_numpy
@@ -51,13 +49,6 @@ TARGET_RATIO = 50.0
 BANK = 64
 SIGMA = 1.0
 RADIUS = 1.0
-
-
-def positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
-    return value
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -120,21 +111,6 @@ def timed(run: Callable[[], Any], backend: str) -> tuple[float, Any]:
     return time.perf_counter() - start, result
 
 
-def write_json_atomically(path: Path, payload: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            json.dump(payload, stream, indent=2)
-            stream.write("\n")
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
@@ -188,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"loop / vectorised = {ratio:.0f}x ({verdict} the target >= {TARGET_RATIO:g}x)")
 
     if args.json is not None:
-        write_json_atomically(
+        write_json(
             args.json,
             {
                 "benchmark": "studies: vectorised OGD against a per-replicate loop",
