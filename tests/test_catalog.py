@@ -28,7 +28,7 @@ def test_every_seed_title_has_a_row_in_seed_order():
     text = "\n".join(p.read_text(encoding="utf-8") for p in sorted(SEEDS.glob("*.txt")))
     positions = [text.find(row["title"]) for row in load_papers()]
     assert all(p >= 0 for p in positions), [
-        r["title"] for r, p in zip(load_papers(), positions) if p < 0
+        r["title"] for r, p in zip(load_papers(), positions, strict=True) if p < 0
     ]
     assert positions == sorted(positions)
 

@@ -54,3 +54,18 @@ def atomic_savefig(figure: Any, path: str | os.PathLike[str], **kwargs: Any) -> 
     return atomic_write(
         path, lambda handle: figure.savefig(handle, format=fmt, **kwargs), mode="wb"
     )
+
+
+def save_png_and_svg(
+    figure: Any, out_dir: str | os.PathLike[str], stem: str, title: str, dpi: int = 150
+) -> list[str]:
+    """Save a figure as ``<stem>.png`` and ``<stem>.svg`` atomically; return both paths.
+
+    The title goes into both files' metadata; the SVG carries no date, so a figure
+    that did not change is byte-identical when regenerated.
+    """
+    out = Path(out_dir)
+    return [
+        str(atomic_savefig(figure, out / f"{stem}.png", dpi=dpi, metadata={"Title": title})),
+        str(atomic_savefig(figure, out / f"{stem}.svg", metadata={"Title": title, "Date": None})),
+    ]

@@ -39,18 +39,11 @@ from theory.neural_collapse.scalar import (
     root_existence_bound,
     scalar_minimiser,
 )
-from theorycheck.atomic import atomic_savefig
+from theorycheck.atomic import save_png_and_svg
 from theorycheck.backend import namespace
 from theorycheck.registry import plot
 
 REFERENCE = "Dang et al., ICML 2023"
-
-
-def _save(figure, out: pathlib.Path, stem: str, title: str) -> list[str]:
-    return [
-        str(atomic_savefig(figure, out / f"{stem}.png", dpi=150, metadata={"Title": title})),
-        str(atomic_savefig(figure, out / f"{stem}.svg", metadata={"Title": title, "Date": None})),
-    ]
 
 
 def _norm_curves(depth: int, total: int, lam: float, sizes: np.ndarray, branch: str = "global"):
@@ -69,19 +62,28 @@ def _dynamics_figure(figure) -> None:
     xp = namespace("numpy")
     seeds = np.random.SeedSequence(2023).spawn(8)
     axes = figure.subplots(1, 4)
-    panels = (("nc1", "NC1"), ("nc2_classifier", "NC2 (classifier, orthogonal frame)"),
-              ("nc3", "NC3 (orthogonal frame)"),
-              ("gram_distance", r"$\|WW^\top-(WW^\top)^*\|_F/\|(WW^\top)^*\|_F$"))
+    panels = (
+        ("nc1", "NC1"),
+        ("nc2_classifier", "NC2 (classifier, orthogonal frame)"),
+        ("nc3", "NC3 (orthogonal frame)"),
+        ("gram_distance", r"$\|WW^\top-(WW^\top)^*\|_F/\|(WW^\top)^*\|_F$"),
+    )
     for depth, colour in zip((1, 2, 3), ("C0", "C1", "C3"), strict=True):
         config = DynamicsConfig((5,) * 4, (1e-2,) * depth, 1e-2, iterations=3000, records=40)
         result = gradient_descent(config, xp, seeds)
         iterations = np.maximum(np.asarray(result["iteration"]), 1)
         for axis, (key, label) in zip(axes, panels, strict=True):
             values = np.maximum(np.asarray(result[key]), 1e-18)
-            axis.plot(iterations, np.median(values, axis=0), color=colour, lw=1.8,
-                      label=f"M = {depth}" + (" (stalls: P-B2)" if depth == 3 else ""))
-            axis.fill_between(iterations, values.min(axis=0), values.max(axis=0),
-                              color=colour, alpha=0.2, lw=0)
+            axis.plot(
+                iterations,
+                np.median(values, axis=0),
+                color=colour,
+                lw=1.8,
+                label=f"M = {depth}" + (" (stalls: P-B2)" if depth == 3 else ""),
+            )
+            axis.fill_between(
+                iterations, values.min(axis=0), values.max(axis=0), color=colour, alpha=0.2, lw=0
+            )
             axis.set_title(label, fontsize=9)
     for axis in axes:
         axis.set_xscale("log")
@@ -100,8 +102,13 @@ def _optimum_points(depth: int, total: int, lam: float, groups) -> tuple[np.ndar
     """L-BFGS optima (best of 6) on instances with N = total: (n, ||w||^2, ||hbar||^2)."""
     sizes, classifier, features = [], [], []
     for index, class_sizes in enumerate(groups):
-        instance = Instance(f"figure-{depth}-{index}", tuple(class_sizes), (lam,) * depth, lam,
-                            width=len(class_sizes) + 1)
+        instance = Instance(
+            f"figure-{depth}-{index}",
+            tuple(class_sizes),
+            (lam,) * depth,
+            lam,
+            width=len(class_sizes) + 1,
+        )
         runs = multistart(instance.problem(), np.random.SeedSequence([depth, index]), 6)
         seen = measured(instance, runs[0])
         sizes.extend(class_sizes)
@@ -125,26 +132,35 @@ def _norms_figure(figure) -> None:
         twin.plot(grid, w2, color="C1", lw=2, label=r"closed form $\|w_k\|^2$")
         if depth >= 2:
             w_local, h_local = _norm_curves(depth, total, lam, grid, branch="largest-root")
-            axis.plot(grid, h_local, color="C0", lw=1, ls="--",
-                      label="largest stationary root (local)")
+            axis.plot(
+                grid, h_local, color="C0", lw=1, ls="--", label="largest stationary root (local)"
+            )
         n, w_seen, h_seen = _optimum_points(depth, total, lam, groups)
         axis.plot(n, h_seen, "o", color="C0", mfc="none", ms=7, label="L-BFGS optimum")
         twin.plot(n, w_seen, "s", color="C1", mfc="none", ms=7)
         beta_star = collapse_threshold(depth)
         b = scale_b(total, (lam,) * depth, lam)
         axis.axvline(b / beta_star, color="0.3", lw=1, ls=":")
-        axis.text(b / beta_star, axis.get_ylim()[1] * 0.95, r" $\beta_k=\beta^*_M$",
-                  fontsize=8, va="top")
+        axis.text(
+            b / beta_star, axis.get_ylim()[1] * 0.95, r" $\beta_k=\beta^*_M$", fontsize=8, va="top"
+        )
         if depth == 1:
             peak = 4 * total**2 * lam * lam
             axis.axvline(peak, color="0.6", lw=1, ls="-.")
-            axis.text(peak, axis.get_ylim()[1] * 0.85, r" $4N^2\lambda_W\lambda_H$", fontsize=8,
-                      va="top")
+            axis.text(
+                peak, axis.get_ylim()[1] * 0.85, r" $4N^2\lambda_W\lambda_H$", fontsize=8, va="top"
+            )
         else:
             beta_root = root_existence_bound(depth)
             axis.axvline(b / beta_root, color="0.6", lw=1, ls="-.")
-            axis.text(b / beta_root, axis.get_ylim()[1] * 0.6, r"$\beta_k=\beta^{\rm root}_M$ ",
-                      fontsize=8, va="top", ha="right")
+            axis.text(
+                b / beta_root,
+                axis.get_ylim()[1] * 0.6,
+                r"$\beta_k=\beta^{\rm root}_M$ ",
+                fontsize=8,
+                va="top",
+                ha="right",
+            )
         axis.set_xlabel(r"class size $n_k$ (N = 100 fixed)")
         axis.set_ylabel(r"$\|\bar h_k\|^2$", color="C0")
         twin.set_ylabel(r"$\|w_k\|^2$", color="C1")
@@ -152,7 +168,8 @@ def _norms_figure(figure) -> None:
         axis.legend(loc="center right", frameon=False, fontsize=8)
     figure.suptitle(
         f"Class-mean and classifier norms against class size: closed form and L-BFGS on "
-        f"the full objective ({REFERENCE})", fontsize=10,
+        f"the full objective ({REFERENCE})",
+        fontsize=10,
     )
 
 
@@ -162,12 +179,20 @@ def _threshold_figure(figure) -> None:
     star = np.array([collapse_threshold(int(m)) for m in depths])
     root = np.array([root_existence_bound(int(m)) for m in depths])
     top = 1.8
-    left.fill_between(depths, 0, star, color="C2", alpha=0.25,
-                      label="class alive at the global minimum")
-    left.fill_between(depths, star, root, color="C1", alpha=0.35,
-                      label="collapsed globally; alive only at a local minimum")
-    left.fill_between(depths, root, top, color="C3", alpha=0.2,
-                      label="collapsed; no positive stationary point")
+    left.fill_between(
+        depths, 0, star, color="C2", alpha=0.25, label="class alive at the global minimum"
+    )
+    left.fill_between(
+        depths,
+        star,
+        root,
+        color="C1",
+        alpha=0.35,
+        label="collapsed globally; alive only at a local minimum",
+    )
+    left.fill_between(
+        depths, root, top, color="C3", alpha=0.2, label="collapsed; no positive stationary point"
+    )
     left.plot(depths, star, "o-", color="k", lw=1.5, label=r"$\beta^*_M$ (collapse threshold)")
     left.plot(depths, root, "s--", color="0.4", lw=1.2, label=r"$\beta^{\rm root}_M$")
     left.plot([2], [0.6], "*", color="C3", ms=12, label="worked example (M = 2, β = 0.6)")
@@ -177,25 +202,45 @@ def _threshold_figure(figure) -> None:
     left.set_title("Threshold map of the per-class problem", fontsize=10)
     left.legend(loc="upper left", frameon=False, fontsize=7)
 
-    config = SweepConfig(major_size=20, minor_sizes=tuple(range(1, 21)),
-                         weight_decays=(SWEEP_LAMBDA,), feature_decay=SWEEP_LAMBDA,
-                         iterations=4000)
-    result = minority_collapse_sweep(config, namespace("numpy"),
-                                     np.random.SeedSequence(7).spawn(8))
+    config = SweepConfig(
+        major_size=20,
+        minor_sizes=tuple(range(1, 21)),
+        weight_decays=(SWEEP_LAMBDA,),
+        feature_decay=SWEEP_LAMBDA,
+        iterations=4000,
+    )
+    result = minority_collapse_sweep(config, namespace("numpy"), np.random.SeedSequence(7).spawn(8))
     ratio = result["imbalance_ratio"]
     order = np.argsort(ratio)
-    right.plot(ratio[order], result["closed_minor"][order], "-", color="C0", lw=2,
-               label=r"closed form $\|w_{\rm min}\|^2$")
+    right.plot(
+        ratio[order],
+        result["closed_minor"][order],
+        "-",
+        color="C0",
+        lw=2,
+        label=r"closed form $\|w_{\rm min}\|^2$",
+    )
     for column in result["minor_norm"].T:
         right.plot(ratio, column, ".", color="C0", alpha=0.4, ms=5)
-    right.plot(ratio[order], result["closed_major"][order], "-", color="C1", lw=2,
-               label=r"closed form $\|w_{\rm maj}\|^2$")
+    right.plot(
+        ratio[order],
+        result["closed_major"][order],
+        "-",
+        color="C1",
+        lw=2,
+        label=r"closed form $\|w_{\rm maj}\|^2$",
+    )
     for column in result["major_norm"].T:
         right.plot(ratio, column, ".", color="C1", alpha=0.4, ms=5)
     collapsed = ratio[~result["predicted_alive"]]
     if collapsed.size:
-        right.axvspan(collapsed.min(), ratio.max() * 1.05, color="C3", alpha=0.1,
-                      label=r"$n_{\rm min}\leq N^2\lambda_W\lambda_H$ (predicted collapse)")
+        right.axvspan(
+            collapsed.min(),
+            ratio.max() * 1.05,
+            color="C3",
+            alpha=0.1,
+            label=r"$n_{\rm min}\leq N^2\lambda_W\lambda_H$ (predicted collapse)",
+        )
     right.set_xscale("log")
     right.set_xlabel(r"imbalance ratio $n_{\rm maj}/n_{\rm min}$")
     right.set_ylabel(r"final $\|w_k\|^2$ (dots: 8 GD replicates)")
@@ -235,5 +280,5 @@ def plot_neural_collapse(out_dir: str | pathlib.Path) -> list[str]:
             figure = Figure(figsize=size, layout="constrained")
             FigureCanvasAgg(figure)
             make(figure)
-            written += _save(figure, out, stem, f"{stem} ({REFERENCE})")
+            written += save_png_and_svg(figure, out, stem, f"{stem} ({REFERENCE})")
     return written

@@ -41,7 +41,7 @@ from simulations.online_regret.conformal import (
 from simulations.online_regret.harness import BAND, log_grid
 from simulations.online_regret.lr_shift import schedule_steps
 from simulations.online_regret.oomd_sea import bilinear_regret, quadratic_regret
-from theorycheck.atomic import atomic_savefig
+from theorycheck.atomic import save_png_and_svg
 from theorycheck.backend import namespace, to_numpy
 from theorycheck.registry import plot
 from theorycheck.study import replicate_seeds
@@ -251,10 +251,5 @@ def plot_online_regret(out_dir: str | pathlib.Path) -> list[str]:
         _draw_schedules(panels[1, 2])
         title = "online regret: fitted exponents (legend) and claimed bands (shaded, ±0.07)"
         figure.suptitle(title, fontsize=10)
-        written = [
-            str(atomic_savefig(figure, out / f"{STEM}.png", dpi=130, metadata={"Title": title})),
-            str(
-                atomic_savefig(figure, out / f"{STEM}.svg", metadata={"Title": title, "Date": None})
-            ),
-        ]
+        written = save_png_and_svg(figure, out, STEM, title, dpi=130)
     return written

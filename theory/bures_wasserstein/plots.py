@@ -35,7 +35,7 @@ from theory.bures_wasserstein.deep_linear import balanced_layers, parameter_hess
 from theory.bures_wasserstein.dynamics import layer_gradient_descent
 from theory.bures_wasserstein.gradients import FrobeniusObjective, PerturbedBuresObjective
 from theory.bures_wasserstein.references import random_orthogonal, symmetric
-from theorycheck.atomic import atomic_savefig
+from theorycheck.atomic import save_png_and_svg
 from theorycheck.registry import plot
 
 REFERENCE = "Bréchet et al. (2023)"
@@ -167,14 +167,7 @@ def plot_bures_wasserstein(out_dir: str | pathlib.Path) -> list[str]:
         title = f"Training curves, Bures-Wasserstein vs Frobenius loss ({REFERENCE}, ICML)"
         figure.suptitle(title)
         stem = "bures_wasserstein_training"
-        written.append(
-            str(atomic_savefig(figure, out / f"{stem}.png", dpi=150, metadata={"Title": title}))
-        )
-        written.append(
-            str(
-                atomic_savefig(figure, out / f"{stem}.svg", metadata={"Title": title, "Date": None})
-            )
-        )
+        written += save_png_and_svg(figure, out, stem, title)
 
         figure = Figure(figsize=(12.0, 4.2), layout="constrained")
         FigureCanvasAgg(figure)
@@ -210,12 +203,5 @@ def plot_bures_wasserstein(out_dir: str | pathlib.Path) -> list[str]:
         title = f"Hessian spectra at balanced critical points, n = 4, k = 2, N = 2 ({REFERENCE})"
         figure.suptitle(title)
         stem = "bures_wasserstein_hessian_spectra"
-        written.append(
-            str(atomic_savefig(figure, out / f"{stem}.png", dpi=150, metadata={"Title": title}))
-        )
-        written.append(
-            str(
-                atomic_savefig(figure, out / f"{stem}.svg", metadata={"Title": title, "Date": None})
-            )
-        )
+        written += save_png_and_svg(figure, out, stem, title)
     return written

@@ -21,7 +21,7 @@ r"""Figures of continual linear classification as sequential max-margin (Evron e
 Everything is computed with the package's own functions on NumPy at modest sizes
 (a few seconds). matplotlib is imported inside the function and used through
 ``Figure`` with an Agg canvas (no global backend is touched); files are written
-atomically with :func:`theorycheck.atomic.atomic_savefig`.
+atomically with :func:`theorycheck.atomic.save_png_and_svg`.
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ from theory.continual_pocs.tasks import (
     random_separable_tasks,
     wedge_tasks,
 )
-from theorycheck.atomic import atomic_savefig
+from theorycheck.atomic import save_png_and_svg
 from theorycheck.registry import plot
 
 REFERENCE = "Evron et al. (ICML 2023)"
@@ -138,16 +138,8 @@ def _geometry_figure(out: pathlib.Path) -> list[str]:
     right.legend(fontsize=8, frameon=False)
 
     figure.suptitle(f"Sequential max-margin as POCS ({REFERENCE})")
-    stem = out / "continual_pocs_geometry"
     title = f"continual_pocs geometry ({REFERENCE})"
-    return [
-        str(atomic_savefig(figure, stem.with_suffix(".png"), dpi=150, metadata={"Title": title})),
-        str(
-            atomic_savefig(
-                figure, stem.with_suffix(".svg"), metadata={"Title": title, "Date": None}
-            )
-        ),
-    ]
+    return save_png_and_svg(figure, out, "continual_pocs_geometry", title)
 
 
 def _forgetting_figure(out: pathlib.Path) -> list[str]:
@@ -221,16 +213,8 @@ def _forgetting_figure(out: pathlib.Path) -> list[str]:
     right.legend(fontsize=7.5, frameon=False, ncol=2, loc="lower left")
 
     figure.suptitle(f"Forgetting of sequential max-margin ({REFERENCE}; derived bounds)")
-    stem = out / "continual_pocs_forgetting"
     title = f"continual_pocs forgetting ({REFERENCE})"
-    return [
-        str(atomic_savefig(figure, stem.with_suffix(".png"), dpi=150, metadata={"Title": title})),
-        str(
-            atomic_savefig(
-                figure, stem.with_suffix(".svg"), metadata={"Title": title, "Date": None}
-            )
-        ),
-    ]
+    return save_png_and_svg(figure, out, "continual_pocs_forgetting", title)
 
 
 @plot("continual_pocs")

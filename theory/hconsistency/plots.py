@@ -35,7 +35,7 @@ from theory.hconsistency.transformations import (
     error_transformation_at_one,
     inverse_error_transformation,
 )
-from theorycheck.atomic import atomic_savefig
+from theorycheck.atomic import save_png_and_svg
 from theorycheck.registry import plot
 
 REFERENCE = "Mao, Mohri & Zhong, ICML 2023"
@@ -51,13 +51,6 @@ LOSSES = (
 )
 """The comp-sum losses drawn, with their tau."""
 SEED = 20230723
-
-
-def _save(figure, out: pathlib.Path, stem: str, title: str) -> list[str]:
-    return [
-        str(atomic_savefig(figure, out / f"{stem}.png", dpi=150, metadata={"Title": title})),
-        str(atomic_savefig(figure, out / f"{stem}.svg", metadata={"Title": title, "Date": None})),
-    ]
 
 
 def _transformations_figure(figure) -> None:
@@ -201,7 +194,7 @@ def plot_hconsistency(out_dir: str | pathlib.Path) -> list[str]:
         _transformations_figure(figure)
         title = f"Comp-sum error transformations ({REFERENCE})"
         figure.suptitle(title, fontsize=10)
-        written += _save(figure, out, "hconsistency_transformations", title)
+        written += save_png_and_svg(figure, out, "hconsistency_transformations", title)
 
         figure = Figure(figsize=(13.0, 6.4), layout="constrained")
         FigureCanvasAgg(figure)
@@ -211,5 +204,5 @@ def plot_hconsistency(out_dir: str | pathlib.Path) -> list[str]:
             f"({REFERENCE})"
         )
         figure.suptitle(title, fontsize=10)
-        written += _save(figure, out, "hconsistency_regret_clouds", title)
+        written += save_png_and_svg(figure, out, "hconsistency_regret_clouds", title)
     return written

@@ -18,9 +18,7 @@ interactive backend is touched. Files are written atomically.
 
 from __future__ import annotations
 
-import os
 import pathlib
-import tempfile
 
 import numpy as np
 
@@ -32,26 +30,11 @@ from theory.sparsemax.losses import (
     zero_one_loss,
 )
 from theory.sparsemax.projection import softmax, sparsemax
+from theorycheck.atomic import save_png_and_svg
 from theorycheck.registry import plot
 
 REFERENCE = "Martins & Astudillo (2016)"
 STEM = "sparsemax_binary"
-
-
-def _save_atomically(figure, path: pathlib.Path, **kwargs) -> str:
-    """Render into a temporary file beside ``path``, then ``os.replace`` it."""
-    fmt = path.suffix.lstrip(".")
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            figure.savefig(stream, format=fmt, **kwargs)
-        os.chmod(temporary, 0o644)  # mkstemp makes it private; a figure is for everyone
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
-    return str(path)
 
 
 def _two_class(t: np.ndarray) -> np.ndarray:
@@ -131,8 +114,5 @@ def plot_sparsemax(out_dir: str | pathlib.Path) -> list[str]:
         right.legend(loc="upper right", frameon=False)
 
         title = f"sparsemax: two-class maps and losses ({REFERENCE}, ICML)"
-        written = [
-            _save_atomically(figure, out / f"{STEM}.png", dpi=150, metadata={"Title": title}),
-            _save_atomically(figure, out / f"{STEM}.svg", metadata={"Title": title, "Date": None}),
-        ]
+        written = save_png_and_svg(figure, out, STEM, title)
     return written
