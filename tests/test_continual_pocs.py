@@ -44,7 +44,7 @@ from theory.continual_pocs import (
     with_bias,
 )
 from theory.continual_pocs.active_sets import MAX_CANDIDATE_SETS
-from theory.continual_pocs.projection import KKT_TOLERANCE, kkt_residual
+from theory.continual_pocs.projection import KKT_TOLERANCE, _regularised_step, kkt_residual
 from theory.continual_pocs.references import (
     hildreth_projection,
     nnls_projection,
@@ -73,7 +73,9 @@ def rng(seed: int = 0) -> np.random.Generator:
 # ---------------------------------------------------------------------------- exact projection
 
 
-@pytest.mark.parametrize("samples,dim", [(1, 2), (3, 3), (6, 4), (40, 10), (200, 50)])
+@pytest.mark.parametrize(
+    "samples,dim", [(1, 2), (3, 3), (6, 4), (40, 10), (200, 10), (200, 50), (30, 120)]
+)
 def test_projection_matches_cvxpy_and_nnls(samples, dim):
     generator = rng(samples)
     features, labels = random_separable_tasks(generator, 2, samples, dim, teacher_margin=0.1)
@@ -89,6 +91,36 @@ def test_projection_matches_cvxpy_and_nnls(samples, dim):
     assert result.kkt_residual <= KKT_TOLERANCE
     assert np.all(result.multipliers >= 0)
     assert np.allclose(result.point - previous, result.multipliers @ rows[1], atol=1e-12 * scale)
+
+
+@pytest.mark.parametrize("violated", [12, 40])
+def test_newton_step_solves_its_system_in_either_form(violated):
+    """|V| <= D uses the |V| x |V| dual form, |V| > D the D x D primal form."""
+    generator = rng(violated)
+    rows = generator.standard_normal((60, 20))
+    target = generator.standard_normal(60)
+    proposal = np.zeros(60, dtype=bool)
+    proposal[generator.choice(60, violated, replace=False)] = True
+    inverse_penalty = 0.3
+    step = _regularised_step(rows, proposal, target, inverse_penalty)
+    sub = rows[proposal]
+    expected = np.linalg.solve(inverse_penalty * np.eye(20) + sub.T @ sub, sub.T @ target[proposal])
+    assert np.max(np.abs(step - expected)) <= 1e-12 * (1 + np.max(np.abs(expected)))
+
+
+@pytest.mark.parametrize(
+    "point, rows, bounds, message",
+    [
+        ([np.nan, 0.0], [[1.0, 0.0]], None, "point must be finite"),
+        ([0.0, 0.0], [[np.inf, 0.0]], None, "rows must be finite"),
+        ([0.0, 0.0], [[1.0, 0.0]], [np.nan], "bounds must be finite"),
+        ([1e200, 0.0], [[1e200, 0.0]], None, "task 4 overflows float64"),
+    ],
+)
+def test_project_rows_names_non_finite_input(point, rows, bounds, message):
+    bounds = None if bounds is None else np.array(bounds)
+    with pytest.raises(ValueError, match=message):
+        project_rows(np.array(point), np.array(rows), bounds, name="task 4")
 
 
 def test_projection_of_a_feasible_point_is_the_point():

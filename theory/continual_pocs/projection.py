@@ -18,8 +18,10 @@ Solver (NumPy and LAPACK; one small QP per step, no iteration over samples):
    for multipliers :math:`\alpha` and penalty :math:`\rho`, the inner problem
    :math:`\min_x\tfrac12\|x\|^2+\tfrac\rho2\|(\alpha/\rho+h-Ax)_+\|^2` is piecewise
    quadratic; Newton's method on it solves
-   :math:`(I/\rho+A_V^\top A_V)x=A_V^\top(\alpha/\rho+h)_V` on the violated set V (the
-   matrix is updated by the rows that enter or leave V). The outer step is
+   :math:`(I/\rho+A_V^\top A_V)x=A_V^\top(\alpha/\rho+h)_V` on the violated set V, or,
+   when :math:`|V|\le D`, the smaller system
+   :math:`(A_VA_V^\top+I/\rho)\beta=(\alpha/\rho+h)_V`, :math:`x=A_V^\top\beta`
+   (push-through identity). The outer step is
    :math:`\alpha\leftarrow(\alpha+\rho(h-Ax))_+`.
 2. *Exact solve on the active set* :math:`S=\{\alpha_i>0\}`:
    :math:`A_SA_S^\top\alpha_S=h_S`, :math:`x=A_S^\top\alpha_S` (Cholesky, one step of
@@ -121,6 +123,7 @@ def kkt_residual(
     step: np.ndarray,
     alpha: np.ndarray,
     row_norm: float | None = None,
+    slack: np.ndarray | None = None,
 ) -> float:
     r"""Relative KKT residual of :math:`\min\tfrac12\|x\|^2` s.t. :math:`Ax\ge h`.
 
@@ -142,16 +145,20 @@ def kkt_residual(
         Multipliers.
     row_norm : float, optional
         :math:`\max_i\|a_i\|` if already known.
+    slack : ndarray, shape (n,), optional
+        :math:`Ax-h` if already computed.
     """
-    slack = rows @ step - rhs
+    if slack is None:
+        slack = rows.dot(step) - rhs
     if row_norm is None:
-        row_norm = float(np.sqrt(np.max(np.einsum("ij,ij->i", rows, rows))))
-    scale = max(1.0, float(np.max(np.abs(rhs))), row_norm * float(np.linalg.norm(step)))
-    top = max(float(np.max(alpha, initial=0.0)), 1.0 / scale)
-    primal = max(0.0, -float(np.min(slack))) / scale
-    dual = max(0.0, -float(np.min(alpha))) / top
-    complementarity = float(np.max(np.abs(alpha * slack))) / (top * scale)
-    stationarity = float(np.linalg.norm(step - alpha @ rows)) / scale
+        row_norm = math.sqrt(float(np.einsum("ij,ij->i", rows, rows).max()))
+    scale = max(1.0, float(np.abs(rhs).max()), row_norm * math.sqrt(float(step.dot(step))))
+    top = max(float(alpha.max()), 1.0 / scale)
+    primal = max(0.0, -float(slack.min())) / scale
+    dual = max(0.0, -float(alpha.min())) / top
+    complementarity = float(np.abs(alpha * slack).max()) / (top * scale)
+    stationary_gap = step - alpha.dot(rows)
+    stationarity = math.sqrt(float(stationary_gap.dot(stationary_gap))) / scale
     return max(primal, dual, complementarity, stationarity)
 
 
@@ -165,79 +172,104 @@ def _solve_on_active_set(
         return np.zeros(dim), alpha
     if active.size > dim:
         return None
-    sub = rows[active]
-    target = rhs[active]
-    factor, solution, info = dposv(sub @ sub.T, target)
+    sub = rows.take(active, 0)
+    target = rhs.take(active)
+    factor, solution, info = dposv(sub.dot(sub.T), target)
     if info != 0:
         return None
     if refine:
-        correction, _ = dpotrs(factor, target - sub @ (solution @ sub))
+        correction, _ = dpotrs(factor, target - sub.dot(solution.dot(sub)))
         solution = solution + correction
     alpha[active] = solution
-    return solution @ sub, alpha
+    return solution.dot(sub), alpha
 
 
 def _repair_active_set(
-    rows: np.ndarray, rhs: np.ndarray, active: np.ndarray, row_norm: float
+    rows: np.ndarray, rhs: np.ndarray, active: np.ndarray, row_norm: float, largest_rhs: float
 ) -> tuple[np.ndarray, np.ndarray, float] | None:
     """Primal-dual active-set repairs from a guess S: solve on S, drop the rows with a
     negative multiplier, add the violated rows, until the KKT conditions hold; the
-    accepted set is solved once more with iterative refinement and certified."""
-    largest_rhs = max(1.0, float(np.max(np.abs(rhs))))
+    accepted set is certified, after one step of iterative refinement if needed."""
     for _ in range(_MAX_REPAIRS):
         solved = _solve_on_active_set(rows, rhs, active, refine=False)
         if solved is None:
             return None
         step, alpha = solved
-        slack = rows @ step - rhs
-        scale = max(largest_rhs, row_norm * math.sqrt(float(step @ step)))
-        negative = alpha[active] < 0
+        slack = rows.dot(step) - rhs
+        scale = max(largest_rhs, row_norm * math.sqrt(float(step.dot(step))))
+        negative = alpha.take(active) < 0
         violated = slack < -0.5 * KKT_TOLERANCE * scale
         if not (negative.any() or violated.any()):
-            residual = kkt_residual(rows, rhs, step, alpha, row_norm)
+            residual = kkt_residual(rows, rhs, step, alpha, row_norm, slack)
             if residual > KKT_TOLERANCE:
                 step, alpha = _solve_on_active_set(rows, rhs, active)
                 residual = kkt_residual(rows, rhs, step, alpha, row_norm)
             return (step, alpha, residual) if residual <= KKT_TOLERANCE else None
         violated[active[~negative]] = True
-        active = np.flatnonzero(violated)
+        active = violated.nonzero()[0]
     return None
 
 
-def _newton_alm(rows: np.ndarray, rhs: np.ndarray) -> tuple[np.ndarray, np.ndarray, float] | None:
+def _regularised_step(
+    rows: np.ndarray, proposal: np.ndarray, target: np.ndarray, inverse_penalty: float
+) -> np.ndarray | None:
+    r"""The Newton step :math:`x=\arg\min\tfrac12\|x\|^2+\tfrac\rho2\|s_V-A_Vx\|^2`.
+
+    Solved in whichever form is smaller: :math:`(I/\rho+A_V^\top A_V)x=A_V^\top s_V`
+    (D x D) or, by the push-through identity, :math:`x=A_V^\top\beta` with
+    :math:`(A_VA_V^\top+I/\rho)\beta=s_V` (\|V\| x \|V\|). None if Cholesky fails.
+    """
+    index = proposal.nonzero()[0]
+    size, dim = index.size, rows.shape[1]
+    if size == 0:
+        return np.zeros(dim)
+    sub = rows.take(index, 0)
+    if size <= dim:
+        matrix = sub.dot(sub.T)
+        matrix.reshape(-1)[:: size + 1] += inverse_penalty
+        _, beta, info = dposv(matrix, target.take(index), overwrite_a=1, overwrite_b=1)
+        return beta.dot(sub) if info == 0 else None
+    matrix = sub.T.dot(sub)
+    matrix.reshape(-1)[:: dim + 1] += inverse_penalty
+    _, step, info = dposv(matrix, target.take(index).dot(sub), overwrite_a=1, overwrite_b=1)
+    return step if info == 0 else None
+
+
+def _newton_alm(
+    rows: np.ndarray, rhs: np.ndarray, row_norm: float
+) -> tuple[np.ndarray, np.ndarray, float] | None:
     """Steps 1 to 3 of the module docstring; None when they do not certify.
 
-    Each Newton step rebuilds :math:`I/\rho+A_V^\top A_V` from the rows of V (a few
-    NumPy calls; cheaper here than rank updates, whose bookkeeping costs more calls).
+    Each Newton step rebuilds its matrix from the rows of V (a few NumPy calls;
+    cheaper here than rank updates, whose bookkeeping costs more calls). The loops
+    use array methods (``take``, ``nonzero``, ``dot``) and compare the boolean sets
+    as bytes: at these sizes NumPy's per-call overhead, not arithmetic, is the cost.
     """
-    n, dim = rows.shape
-    row_norm = float(np.sqrt(np.max(np.einsum("ij,ij->i", rows, rows))))
+    n = rows.shape[0]
     rho = _PENALTY / row_norm**2
+    inverse_penalty = 1.0 / rho
+    largest_rhs = max(1.0, float(np.abs(rhs).max()))
     alpha = np.zeros(n)
-    shifted = rhs.copy()  # alpha / rho + h
+    shifted = rhs  # alpha / rho + h
     proposal = shifted > 0
     product = np.zeros(n)
-    diagonal = slice(None, None, dim + 1)
     for _ in range(_MAX_OUTER):
         for _newton in range(_MAX_NEWTON):
-            sub = rows[proposal]
-            matrix = sub.T @ sub
-            matrix.flat[diagonal] += 1.0 / rho
-            _, step, info = dposv(matrix, shifted[proposal] @ sub, overwrite_a=1, overwrite_b=1)
-            if info != 0:
+            step = _regularised_step(rows, proposal, shifted, inverse_penalty)
+            if step is None:
                 return None
-            product = rows @ step
+            product = rows.dot(step)
             updated = shifted > product
-            if np.array_equal(updated, proposal):
+            if updated.tobytes() == proposal.tobytes():
                 break
             proposal = updated
         else:
             return None
         alpha = np.maximum(alpha + rho * (rhs - product), 0.0)
-        repaired = _repair_active_set(rows, rhs, np.flatnonzero(alpha), row_norm)
+        repaired = _repair_active_set(rows, rhs, alpha.nonzero()[0], row_norm, largest_rhs)
         if repaired is not None:
             return repaired
-        shifted = alpha / rho + rhs
+        shifted = alpha * inverse_penalty + rhs
         proposal = shifted > product
     return None
 
@@ -323,25 +355,34 @@ def project_rows(
         raise ValueError(
             f"project_rows: bounds must have shape ({rows.shape[0]},), got {bounds.shape}"
         )
-    for label, array in (("point", point), ("rows", rows), ("bounds", bounds)):
-        if not np.all(np.isfinite(array)):
-            raise ValueError(f"project_rows: {label} must be finite")
-    rhs = bounds - rows @ point
+    with np.errstate(over="ignore", invalid="ignore"):
+        rhs = bounds - rows.dot(point)
+        squared_norms = np.einsum("ij,ij->i", rows, rows)
+    # Non-finite input makes rhs or a squared norm non-finite (0 * inf = nan), so
+    # these two checks cover it; the per-array checks only name the culprit.
+    if not (np.isfinite(rhs).all() and np.isfinite(squared_norms).all()):
+        for label, array in (("point", point), ("rows", rows), ("bounds", bounds)):
+            if not np.isfinite(array).all():
+                raise ValueError(f"project_rows: {label} must be finite")
+        raise ValueError(f"project_rows: {name} overflows float64 (rows or point too large)")
     alpha = np.zeros(rows.shape[0])
-    if np.all(rhs <= 0):
+    if rhs.max() <= 0:
         return Projection(point.copy(), alpha, 0.0, "feasible")
-    zero_rows = ~np.any(rows != 0, axis=1)
-    if np.any(zero_rows & (bounds > 0)):
-        sample = int(np.flatnonzero(zero_rows & (bounds > 0))[0])
-        raise EmptySetError(
-            name, f"its sample {sample} is the zero vector, whose margin y w^T x = 0 is never 1"
-        )
+    zero_rows = squared_norms == 0
     if zero_rows.any():
-        keep = np.flatnonzero(~zero_rows)
+        demanding = (zero_rows & (bounds > 0)).nonzero()[0]
+        if demanding.size:
+            raise EmptySetError(
+                name,
+                f"its sample {int(demanding[0])} is the zero vector, whose margin "
+                "y w^T x = 0 is never 1",
+            )
+        keep = (~zero_rows).nonzero()[0]
         sub_rows, sub_rhs = rows[keep], rhs[keep]
     else:
         keep, sub_rows, sub_rhs = slice(None), rows, rhs
-    solved = _newton_alm(sub_rows, sub_rhs)
+    row_norm = math.sqrt(float(squared_norms.max()))
+    solved = _newton_alm(sub_rows, sub_rhs, row_norm)
     method = "newton-alm"
     if solved is None:
         method = "nnls"
