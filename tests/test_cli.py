@@ -36,6 +36,18 @@ def test_verify_writes_report_and_exits_zero(tmp_path, capsys):
     assert (tmp_path / "claims.csv").exists() and (tmp_path / "claims.json").exists()
 
 
+def test_verify_leaves_the_full_report_alone(tmp_path, monkeypatch, capsys):
+    """A selection's table goes to reports/verify/, never over reports/claims.*."""
+    monkeypatch.chdir(tmp_path)
+    full = tmp_path / "reports" / "claims.md"
+    full.parent.mkdir()
+    full.write_text("the full report\n")
+    assert main(["verify", "sparsemax.closed_form"]) == 0
+    capsys.readouterr()
+    assert full.read_text() == "the full report\n"
+    assert "sparsemax.closed_form" in (tmp_path / "reports" / "verify" / "claims.md").read_text()
+
+
 def test_verify_exit_one_when_a_claim_is_refuted(isolated_registry, tmp_path, capsys):
     from conftest import register_toy_claims
 

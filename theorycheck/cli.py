@@ -44,11 +44,11 @@ def _selection_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--paper", help="only claims of this paper key")
 
 
-def _run_arguments(parser: argparse.ArgumentParser) -> None:
+def _run_arguments(parser: argparse.ArgumentParser, out: str) -> None:
     parser.add_argument("--backend", default="numpy", choices=BACKENDS, help="array backend")
     parser.add_argument("--scale", default=None, choices=SCALES, help="quick or full sample sizes")
     parser.add_argument("--seed", type=int, default=0, help="root seed (default 0)")
-    parser.add_argument("--out", default="reports", help="report folder (default reports/)")
+    parser.add_argument("--out", default=out, help=f"report folder (default {out}/)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -60,12 +60,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     verify = commands.add_parser("verify", help="run claims and their negative controls")
     _selection_arguments(verify)
-    _run_arguments(verify)
+    # A selection's table goes beside the full report, never over it.
+    _run_arguments(verify, "reports/verify")
 
     report = commands.add_parser(
         "report", help="verify every claim, draw every figure, write reports/"
     )
-    _run_arguments(report)
+    _run_arguments(report, "reports")
 
     study = commands.add_parser("study", help="run (or resume) a Monte Carlo study")
     study.add_argument("name", nargs="?", help="study name (see 'theorycheck study --list')")
