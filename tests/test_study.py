@@ -15,7 +15,7 @@ import pytest
 
 from theorycheck import registry
 from theorycheck.executors import make_executor, validate_spec
-from theorycheck.rates import exponent_within, fit_exponent
+from theorycheck.rates import exponent_at_most, exponent_within, fit_exponent
 from theorycheck.study import StudyError, replicate_seeds, run_study, write_study
 
 TOY = """
@@ -254,5 +254,9 @@ def test_fit_exponent_recovers_a_known_rate_and_rejects_another():
     assert fit.low < 0.5 < fit.high and fit.high - fit.low < 0.02
     assert exponent_within(fit, 0.5, 0.07).holds
     assert not exponent_within(fit, 1.0, 0.07).holds
+    # a bound O(T^s) holds for any faster rate and fails for a slower one
+    assert exponent_at_most(fit, 0.5).holds and exponent_at_most(fit, 1.0).holds
+    slower = exponent_at_most(fit, 0.3)
+    assert not slower.holds and slower.margin < -0.1 and slower.counterexample["bound"] == 0.3
     with pytest.raises(ValueError, match="positive"):
         fit_exponent(horizons, -curves)

@@ -17,6 +17,9 @@ import numpy as np
 
 from theorycheck.claim import Evidence
 
+RATE_BAND = 0.07
+"""Default half-width of the band around a claimed exponent (the specs' rate tests)."""
+
 
 @dataclass(frozen=True)
 class RateFit:
@@ -108,7 +111,7 @@ def local_slopes(horizons: np.ndarray, curves: np.ndarray) -> np.ndarray:
     return np.diff(np.log(mean)) / np.diff(np.log(horizons))
 
 
-def exponent_within(fit: RateFit, exponent: float, band: float) -> Evidence:
+def exponent_within(fit: RateFit, exponent: float, band: float = RATE_BAND) -> Evidence:
     """Evidence that the interval of ``fit`` lies inside ``[exponent - band, exponent + band]``.
 
     The margin is the smaller distance from the interval's ends to the band's
@@ -123,4 +126,22 @@ def exponent_within(fit: RateFit, exponent: float, band: float) -> Evidence:
         tolerance=band,
         counterexample=None if holds else {"fitted": str(fit), "claimed": exponent, "band": band},
         details={"fitted": str(fit), "claimed": exponent, "band": band},
+    )
+
+
+def exponent_at_most(fit: RateFit, exponent: float, band: float = RATE_BAND) -> Evidence:
+    """Evidence for a rate *bound* :math:`O(T^{s})`: the upper end of the interval of
+    ``fit`` is at most ``exponent + band`` (a faster rate also satisfies the bound).
+
+    The margin is ``exponent + band`` minus the upper end.
+    """
+    limit = exponent + band
+    holds = fit.high <= limit
+    return Evidence(
+        holds=holds,
+        margin=limit - fit.high,
+        cases=fit.resamples,
+        tolerance=band,
+        counterexample=None if holds else {"fitted": str(fit), "bound": exponent, "band": band},
+        details={"fitted": str(fit), "bound": exponent, "band": band},
     )

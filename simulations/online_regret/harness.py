@@ -44,10 +44,10 @@ import numpy as np
 
 from theorycheck.claim import Evidence
 from theorycheck.context import Context
-from theorycheck.rates import RateFit, fit_exponent
+from theorycheck.rates import RATE_BAND, RateFit, fit_exponent
 from theorycheck.study import replicate_draws, run_study
 
-BAND = 0.07
+BAND = RATE_BAND
 """Half-width of the band around a claimed exponent (spec §0, test types 1 and 2)."""
 
 EXCLUSION = 0.15

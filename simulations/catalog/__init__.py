@@ -1,0 +1,1 @@
+"""Monte Carlo claims of the seed-catalog papers, one module per paper."""
