@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from conftest import register_toy_claims
 
-from theorycheck import checks
+from theorycheck import checks, validate
 from theorycheck.claim import CONTENT_PACKAGE_OF_METHOD, Claim, Control, Evidence
 from theorycheck.context import Context
 from theorycheck.registry import all_claims, select
@@ -262,3 +262,18 @@ def test_coverage_and_index_pages(isolated_registry, ctx, tmp_path):
     index = write_index(tmp_path, [result_row(r) for r in results], rows, [figure]).read_text()
     assert "Toy &lt;paper&gt;" in index and 'src="figures/toy.png"' in index
     assert index.count("<tr>") == 1 + 3 + 1 + 1  # two headers, three claims, one paper
+
+
+def test_validate_helpers_name_the_value(xp):
+    x = xp.asarray(np.array([[1.0, 2.0]]))
+    assert validate.finite_real_array(x, "x", func="f", min_ndim=2) is x
+    with pytest.raises(ValueError, match=r"^f: x must have at least 3 axes, got shape \(1, 2\)"):
+        validate.finite_real_array(x, "x", func="f", min_ndim=3)
+    with pytest.raises(ValueError, match=r"^f: x must be finite, got nan at index \(0, 1\)"):
+        validate.finite_real_array(xp.asarray(np.array([[1.0, np.nan]])), "x", func="f")
+    with pytest.raises(ValueError, match="must have a real floating dtype"):
+        validate.finite_real_array(xp.asarray(np.array([1, 2])), "x", func="f")
+    assert validate.positive_number(2, "eta", func="f") == 2.0
+    for bad in (0, -1.0, math.inf, math.nan, True, "1"):
+        with pytest.raises(ValueError, match=r"^f: eta must be a finite number > 0, got"):
+            validate.positive_number(bad, "eta", func="f")

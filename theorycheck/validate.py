@@ -6,6 +6,7 @@ can validate on any backend.
 
 from __future__ import annotations
 
+import math
 from types import ModuleType
 from typing import Any
 
@@ -81,3 +82,28 @@ def on_simplex(q: Any, name: str, *, func: str, axis: int = -1, atol: float = 1e
     worst = float(xp.max(xp.abs(sums - 1.0)))
     if worst > atol:
         raise ValueError(f"{func}: {name} must sum to 1 along axis {axis}, off by {worst:.3g}")
+
+
+def finite_real_array(x: Any, name: str, *, func: str, min_ndim: int = 0) -> Any:
+    """Return x after checking that it is a finite real floating array with at least
+    ``min_ndim`` axes."""
+    x, xp = real_floating(x, name, func=func)
+    if x.ndim < min_ndim:
+        raise ValueError(
+            f"{func}: {name} must have at least {min_ndim} axes, got shape {tuple(x.shape)}"
+        )
+    finite(x, name, func=func, xp=xp)
+    return x
+
+
+def positive_number(value: Any, name: str, *, func: str) -> float:
+    """Return ``float(value)`` after checking that it is a finite real number > 0
+    (``bool`` is refused)."""
+    if (
+        not isinstance(value, int | float)
+        or isinstance(value, bool)
+        or not math.isfinite(value)
+        or not value > 0
+    ):
+        raise ValueError(f"{func}: {name} must be a finite number > 0, got {value!r}")
+    return float(value)

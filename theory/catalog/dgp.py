@@ -69,19 +69,9 @@ def _check_activation(activation: Any, func: str) -> str:
     return activation
 
 
-def _check_array(x: Any, name: str, func: str, min_ndim: int) -> Any:
-    x, xp = validate.real_floating(x, name, func=func)
-    if x.ndim < min_ndim:
-        raise ValueError(
-            f"{func}: {name} must have at least {min_ndim} axes, got shape {tuple(x.shape)}"
-        )
-    validate.finite(x, name, func=func, xp=xp)
-    return x
-
-
 def _check_orthonormal(basis: Any, name: str, func: str, size: int) -> Any:
     """A finite (..., size, k) basis with orthonormal columns, else ``ValueError``."""
-    basis = _check_array(basis, name, func, 2)
+    basis = validate.finite_real_array(basis, name, func=func, min_ndim=2)
     xp = array_namespace(basis)
     if basis.shape[-2] != size:
         raise ValueError(
@@ -123,7 +113,7 @@ def orthonormal_basis(samples: Any, *, energy: float = 1.0) -> Any:
         instance's basis spans at least its own selection.
     """
     func = "orthonormal_basis"
-    samples = _check_array(samples, "samples", func, 2)
+    samples = validate.finite_real_array(samples, "samples", func=func, min_ndim=2)
     if not isinstance(energy, int | float) or isinstance(energy, bool) or not 0 < energy <= 1:
         raise ValueError(f"{func}: energy must be a number in (0, 1], got {energy!r}")
     xp = array_namespace(samples)
@@ -170,7 +160,7 @@ def projected_update(
     """
     func = "projected_update"
     eta = _check_eta(eta, func)
-    gradient = _check_array(gradient, "gradient", func, 2)
+    gradient = validate.finite_real_array(gradient, "gradient", func=func, min_ndim=2)
     xp = array_namespace(gradient)
     m, n = gradient.shape[-2], gradient.shape[-1]
     u = _check_orthonormal(input_basis, "input_basis", func, n)
@@ -186,7 +176,7 @@ def _check_network(weights: Any, func: str) -> list[Any]:
         raise ValueError(f"{func}: weights must be a non-empty sequence of matrices")
     checked = []
     for index, w in enumerate(weights):
-        w = _check_array(w, f"weights[{index}]", func, 2)
+        w = validate.finite_real_array(w, f"weights[{index}]", func=func, min_ndim=2)
         if checked and w.shape[-1] != checked[-1].shape[-2]:
             raise ValueError(
                 f"{func}: weights[{index}] has shape {tuple(w.shape)}, which does not take the "
@@ -222,7 +212,7 @@ def mlp_forward(
     func = "mlp_forward"
     activation = _check_activation(activation, func)
     weights = _check_network(weights, func)
-    x = _check_array(x, "x", func, 2)
+    x = validate.finite_real_array(x, "x", func=func, min_ndim=2)
     if x.shape[-1] != weights[0].shape[-1]:
         raise ValueError(
             f"{func}: x must have {weights[0].shape[-1]} columns, got shape {tuple(x.shape)}"
@@ -271,7 +261,7 @@ def mlp_backward(
     func = "mlp_backward"
     activation = _check_activation(activation, func)
     weights = _check_network(weights, func)
-    cotangent = _check_array(cotangent, "cotangent", func, 2)
+    cotangent = validate.finite_real_array(cotangent, "cotangent", func=func, min_ndim=2)
     if cotangent.shape[-1] != weights[-1].shape[-2]:
         raise ValueError(
             f"{func}: cotangent must have {weights[-1].shape[-2]} columns, got shape "
@@ -284,7 +274,7 @@ def mlp_backward(
                 f"{func}: need one preactivation per layer ({len(weights)}), got {got}"
             )
         for index, z in enumerate(preactivations):
-            z = _check_array(z, f"preactivations[{index}]", func, 2)
+            z = validate.finite_real_array(z, f"preactivations[{index}]", func=func, min_ndim=2)
             expected = (cotangent.shape[-2], weights[index].shape[-2])
             if tuple(z.shape[-2:]) != expected:
                 raise ValueError(
@@ -344,7 +334,7 @@ def projected_training(
     if not isinstance(steps, int) or isinstance(steps, bool) or steps < 1:
         raise ValueError(f"{func}: steps must be an integer >= 1, got {steps!r}")
     weights = _check_network(weights, func)
-    y = _check_array(y, "y", func, 2)
+    y = validate.finite_real_array(y, "y", func=func, min_ndim=2)
     if y.shape[-1] != weights[-1].shape[-2]:
         raise ValueError(
             f"{func}: y must have {weights[-1].shape[-2]} columns, got shape {tuple(y.shape)}"
