@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from theorycheck import registry
-from theorycheck.backend import namespace
+from theorycheck.backend import namespace, to_numpy
 from theorycheck.checks import compare, nonnegative
 from theorycheck.claim import Control, Evidence
 from theorycheck.context import Context
@@ -18,6 +18,16 @@ pytest_plugins = ["pytester"]
 def xp(request):
     """Every array namespace that runs on CPU (cupy is exercised on a GPU machine)."""
     return namespace(request.param)
+
+
+def on(xp, array, dtype=np.float64):
+    """``array`` (anything NumPy reads) as an array of namespace ``xp``."""
+    return xp.asarray(np.asarray(array, dtype=dtype))
+
+
+def host(x) -> np.ndarray:
+    """A NumPy copy of an array of any namespace."""
+    return np.asarray(to_numpy(x))
 
 
 @pytest.fixture

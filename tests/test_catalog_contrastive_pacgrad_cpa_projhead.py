@@ -11,13 +11,10 @@ import math
 
 import numpy as np
 import pytest
+from conftest import on
 
 from theory.catalog import contrastive_suff, cpa, pacgrad, projhead
 from theorycheck import all_claims
-
-
-def on(xp, array, dtype=np.float64):
-    return xp.asarray(np.asarray(array, dtype=dtype))
 
 
 def values(x):

@@ -9,18 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import host, on
 
 from theory.catalog import dgp
-from theorycheck.backend import to_numpy
-
-
-def on(xp, array):
-    return xp.asarray(np.asarray(array, dtype=np.float64))
-
-
-def host(x):
-    return np.asarray(to_numpy(x))
-
 
 E1 = [[1.0], [0.0]]
 

@@ -12,13 +12,10 @@ import math
 
 import numpy as np
 import pytest
+from conftest import on
 
 from theory.catalog import gdro
 from theory.catalog import metric_nearness as mn
-
-
-def on(xp, array, dtype=np.float64):
-    return xp.asarray(np.asarray(array, dtype=dtype))
 
 
 def labels(xp, array):

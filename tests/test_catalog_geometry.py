@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import on
 
 from theory.catalog import (
     bbproper,
@@ -30,10 +31,6 @@ from theory.catalog import (
     vdsw,
     volume_sampling,
 )
-
-
-def on(xp, array, dtype=np.float64):
-    return xp.asarray(np.asarray(array, dtype=dtype))
 
 
 def test_diou_rejects_degenerate_and_misshapen_boxes(xp):

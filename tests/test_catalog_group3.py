@@ -10,12 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import on
 
 from theory.catalog import contrastive_k, infoot, momo, mwloss, neuron, repgame
-
-
-def on(xp, array, dtype=np.float64):
-    return xp.asarray(np.asarray(array, dtype=dtype))
 
 
 def test_momo_rejects_bad_step_inputs(xp):

@@ -9,12 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import on
 
 from theory.catalog import dexml, dictlearn, galerkin, mom, pdrl
-
-
-def on(xp, array, dtype=np.float64):
-    return xp.asarray(np.asarray(array, dtype=dtype))
 
 
 def test_dictlearn_rejects_bad_inputs(xp):

@@ -13,18 +13,10 @@ import math
 import numpy as np
 import pytest
 import scipy.optimize
+from conftest import host, on
 
 from theory.catalog import kronproj, logbarrier, osd, pjax
 from theorycheck import all_claims
-from theorycheck.backend import to_numpy
-
-
-def on(xp, array):
-    return xp.asarray(np.asarray(array, dtype=np.float64))
-
-
-def host(x):
-    return np.asarray(to_numpy(x))
 
 
 def _spd(rng, n, batch=()):

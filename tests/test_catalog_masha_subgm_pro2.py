@@ -11,14 +11,11 @@ import math
 
 import numpy as np
 import pytest
+from conftest import on
 
 from theory.catalog import masha, pro2, subgm
 from theorycheck import all_claims
 from theorycheck.backend import to_numpy
-
-
-def on(xp, values, dtype=np.float64):
-    return xp.asarray(np.asarray(values, dtype=dtype))
 
 
 def values(x):

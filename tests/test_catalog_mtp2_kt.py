@@ -11,16 +11,13 @@ import math
 
 import numpy as np
 import pytest
+from conftest import on
 
 from theory.catalog import kt, mtp2
 from theorycheck.backend import to_numpy
 
 TRIDIAGONAL = np.array([[2.0, -1.0, 0.0], [-1.0, 2.0, -1.0], [0.0, -1.0, 2.0]])
 """An M-matrix; with S its inverse and lambda = 0 it is the MTP2 MLE itself."""
-
-
-def on(xp, array, dtype=np.float64):
-    return xp.asarray(np.asarray(array, dtype=dtype))
 
 
 def values(x):

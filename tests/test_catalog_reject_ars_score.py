@@ -13,6 +13,7 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
+from conftest import on
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -21,10 +22,6 @@ from proofs_check.catalog import reject as reject_checks
 from proofs_check.catalog import score as score_checks
 from theory.catalog import ars, reject, score
 from theorycheck import registry
-
-
-def on(xp, array, dtype=np.float64):
-    return xp.asarray(np.asarray(array, dtype=dtype))
 
 
 def values(x) -> np.ndarray:
