@@ -277,3 +277,18 @@ def test_validate_helpers_name_the_value(xp):
     for bad in (0, -1.0, math.inf, math.nan, True, "1"):
         with pytest.raises(ValueError, match=r"^f: eta must be a finite number > 0, got"):
             validate.positive_number(bad, "eta", func="f")
+
+
+def test_write_figures_saves_png_and_svg_reproducibly(tmp_path):
+    from theorycheck.atomic import write_figures
+
+    def draw(figure):
+        figure.subplots().plot([0, 1], [1, 0])
+        return "a line"
+
+    first = write_figures(tmp_path / "a", [("line", (2.0, 2.0), draw)])
+    second = write_figures(tmp_path / "b", [("line", (2.0, 2.0), draw)])
+    assert [p.rsplit("/", 1)[-1] for p in first] == ["line.png", "line.svg"]
+    svg = [open(p, "rb").read() for p in (first[1], second[1])]
+    assert svg[0] == svg[1] and b"a line" in svg[0]
+    assert sorted(f.name for f in (tmp_path / "a").iterdir()) == ["line.png", "line.svg"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -69,3 +69,36 @@ def save_png_and_svg(
         str(atomic_savefig(figure, out / f"{stem}.png", dpi=dpi, metadata={"Title": title})),
         str(atomic_savefig(figure, out / f"{stem}.svg", metadata={"Title": title, "Date": None})),
     ]
+
+
+FigureDrawer = Callable[[Any], str]
+"""Draws on an empty ``matplotlib.figure.Figure`` and returns the figure's title."""
+
+
+def write_figures(
+    out_dir: str | os.PathLike[str],
+    figures: Iterable[tuple[str, tuple[float, float], FigureDrawer]],
+    *,
+    font_size: float = 9,
+    dpi: int = 150,
+) -> list[str]:
+    """Draw and save figures as PNG and SVG: ``(stem, (width, height), draw)`` each.
+
+    Every figure gets its own Agg canvas (no global backend is touched) and constrained
+    layout; a fixed SVG hash salt keeps an unchanged figure byte-identical. The folder is
+    created if missing. Returns the written paths, two per figure.
+    """
+    import matplotlib as mpl
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    written: list[str] = []
+    with mpl.rc_context({"svg.hashsalt": "theorycheck", "font.size": font_size}):
+        for stem, size, draw in figures:
+            figure = Figure(figsize=size, layout="constrained")
+            FigureCanvasAgg(figure)
+            title = draw(figure)
+            written += save_png_and_svg(figure, out, stem, title, dpi=dpi)
+    return written

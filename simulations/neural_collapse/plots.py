@@ -24,6 +24,7 @@ with an Agg canvas (no global backend change); files are written atomically.
 from __future__ import annotations
 
 import pathlib
+from typing import Any
 
 import numpy as np
 
@@ -39,7 +40,7 @@ from theory.neural_collapse.scalar import (
     root_existence_bound,
     scalar_minimiser,
 )
-from theorycheck.atomic import save_png_and_svg
+from theorycheck.atomic import write_figures
 from theorycheck.backend import namespace
 from theorycheck.registry import plot
 
@@ -263,22 +264,17 @@ def plot_neural_collapse(out_dir: str | pathlib.Path) -> list[str]:
     list of str
         The six written paths (three figures, PNG and SVG).
     """
-    import matplotlib as mpl
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    out = pathlib.Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    written: list[str] = []
     makers = (
         ("neural_collapse_dynamics", _dynamics_figure, (16.0, 4.2)),
         ("neural_collapse_norms", _norms_figure, (13.0, 4.8)),
         ("neural_collapse_threshold_map", _threshold_figure, (13.0, 4.8)),
     )
-    with mpl.rc_context({"svg.hashsalt": "theorycheck", "font.size": 9}):
-        for stem, make, size in makers:
-            figure = Figure(figsize=size, layout="constrained")
-            FigureCanvasAgg(figure)
+
+    def titled(stem: str, make: Any) -> Any:
+        def draw(figure: Any) -> str:
             make(figure)
-            written += save_png_and_svg(figure, out, stem, f"{stem} ({REFERENCE})")
-    return written
+            return f"{stem} ({REFERENCE})"
+
+        return draw
+
+    return write_figures(out_dir, [(stem, size, titled(stem, make)) for stem, make, size in makers])

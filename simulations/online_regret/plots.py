@@ -41,7 +41,7 @@ from simulations.online_regret.conformal import (
 from simulations.online_regret.harness import BAND, log_grid
 from simulations.online_regret.lr_shift import schedule_steps
 from simulations.online_regret.oomd_sea import bilinear_regret, quadratic_regret
-from theorycheck.atomic import save_png_and_svg
+from theorycheck.atomic import write_figures
 from theorycheck.backend import namespace, to_numpy
 from theorycheck.registry import plot
 from theorycheck.study import replicate_seeds
@@ -231,17 +231,10 @@ def plot_online_regret(out_dir: str | pathlib.Path) -> list[str]:
     list of str
         ``<out_dir>/online_regret_rates.png`` and ``.svg``.
     """
-    import matplotlib as mpl
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    out = pathlib.Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     xp = namespace("numpy")
     seeds = replicate_seeds(0, "online_regret.plots", 0, 8)
-    with mpl.rc_context({"svg.hashsalt": "theorycheck", "font.size": 8}):
-        figure = Figure(figsize=(15.0, 8.5), layout="constrained")
-        FigureCanvasAgg(figure)
+
+    def draw(figure: Any) -> str:
         panels = figure.subplots(2, 3)
         _draw_sea(panels[0, 0], xp, seeds)
         _draw_quadratic(panels[0, 1], xp, seeds)
@@ -251,5 +244,6 @@ def plot_online_regret(out_dir: str | pathlib.Path) -> list[str]:
         _draw_schedules(panels[1, 2])
         title = "online regret: fitted exponents (legend) and claimed bands (shaded, ±0.07)"
         figure.suptitle(title, fontsize=10)
-        written = save_png_and_svg(figure, out, STEM, title, dpi=130)
-    return written
+        return title
+
+    return write_figures(out_dir, [(STEM, (15.0, 8.5), draw)], font_size=8, dpi=130)

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import itertools
 import pathlib
+from typing import Any
 
 import numpy as np
 
@@ -35,7 +36,7 @@ from theory.bures_wasserstein.deep_linear import balanced_layers, parameter_hess
 from theory.bures_wasserstein.dynamics import layer_gradient_descent
 from theory.bures_wasserstein.gradients import FrobeniusObjective, PerturbedBuresObjective
 from theory.bures_wasserstein.references import random_orthogonal, symmetric
-from theorycheck.atomic import save_png_and_svg
+from theorycheck.atomic import write_figures
 from theorycheck.registry import plot
 
 REFERENCE = "Bréchet et al. (2023)"
@@ -115,19 +116,10 @@ def plot_bures_wasserstein(out_dir: str | pathlib.Path) -> list[str]:
     list of str
         The four written paths (two figures, PNG and SVG).
     """
-    import matplotlib as mpl
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    out = pathlib.Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    written: list[str] = []
     curves = training_curves()
     spectra = hessian_spectra()
 
-    with mpl.rc_context({"svg.hashsalt": "theorycheck", "font.size": 9}):
-        figure = Figure(figsize=(13.5, 4.0), layout="constrained")
-        FigureCanvasAgg(figure)
+    def draw_training(figure: Any) -> str:
         gap_bw, gap_f, distance = figure.subplots(1, 3)
         steps = np.arange(curves["bw_gap"].shape[0])
         for axis, key, color, title in (
@@ -166,11 +158,9 @@ def plot_bures_wasserstein(out_dir: str | pathlib.Path) -> list[str]:
         distance.legend(loc="upper right", frameon=False)
         title = f"Training curves, Bures-Wasserstein vs Frobenius loss ({REFERENCE}, ICML)"
         figure.suptitle(title)
-        stem = "bures_wasserstein_training"
-        written += save_png_and_svg(figure, out, stem, title)
+        return title
 
-        figure = Figure(figsize=(12.0, 4.2), layout="constrained")
-        FigureCanvasAgg(figure)
+    def draw_spectra(figure: Any) -> str:
         axes = figure.subplots(1, 2, sharey=True)
         labels = ["{" + ",".join(str(i + 1) for i in row["J"]) + "}" for row in spectra]
         for axis, key, color, name in (
@@ -202,6 +192,12 @@ def plot_bures_wasserstein(out_dir: str | pathlib.Path) -> list[str]:
         axes[0].set_ylabel("Hessian eigenvalues (negative in black)")
         title = f"Hessian spectra at balanced critical points, n = 4, k = 2, N = 2 ({REFERENCE})"
         figure.suptitle(title)
-        stem = "bures_wasserstein_hessian_spectra"
-        written += save_png_and_svg(figure, out, stem, title)
-    return written
+        return title
+
+    return write_figures(
+        out_dir,
+        [
+            ("bures_wasserstein_training", (13.5, 4.0), draw_training),
+            ("bures_wasserstein_hessian_spectra", (12.0, 4.2), draw_spectra),
+        ],
+    )

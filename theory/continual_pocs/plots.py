@@ -21,13 +21,14 @@ r"""Figures of continual linear classification as sequential max-margin (Evron e
 Everything is computed with the package's own functions on NumPy at modest sizes
 (a few seconds). matplotlib is imported inside the function and used through
 ``Figure`` with an Agg canvas (no global backend is touched); files are written
-atomically with :func:`theorycheck.atomic.save_png_and_svg`.
+atomically with :func:`theorycheck.atomic.write_figures`.
 """
 
 from __future__ import annotations
 
 import math
 import pathlib
+from typing import Any
 
 import numpy as np
 
@@ -46,7 +47,7 @@ from theory.continual_pocs.tasks import (
     random_separable_tasks,
     wedge_tasks,
 )
-from theorycheck.atomic import save_png_and_svg
+from theorycheck.atomic import write_figures
 from theorycheck.registry import plot
 
 REFERENCE = "Evron et al. (ICML 2023)"
@@ -62,12 +63,7 @@ def _half_plane(axis, normal: np.ndarray, box: float, color: str, label: str) ->
     axis.plot([], [], color=color, lw=6, alpha=0.3, label=label)
 
 
-def _geometry_figure(out: pathlib.Path) -> list[str]:
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    figure = Figure(figsize=(14.0, 4.6), layout="constrained")
-    FigureCanvasAgg(figure)
+def _geometry_figure(figure: Any) -> str:
     left, middle, right = figure.subplots(1, 3)
 
     features, labels = counterexample_tasks()
@@ -138,16 +134,10 @@ def _geometry_figure(out: pathlib.Path) -> list[str]:
     right.legend(fontsize=8, frameon=False)
 
     figure.suptitle(f"Sequential max-margin as POCS ({REFERENCE})")
-    title = f"continual_pocs geometry ({REFERENCE})"
-    return save_png_and_svg(figure, out, "continual_pocs_geometry", title)
+    return f"continual_pocs geometry ({REFERENCE})"
 
 
-def _forgetting_figure(out: pathlib.Path) -> list[str]:
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    figure = Figure(figsize=(14.0, 4.6), layout="constrained")
-    FigureCanvasAgg(figure)
+def _forgetting_figure(figure: Any) -> str:
     left, middle, right = figure.subplots(1, 3)
     rng = np.random.default_rng(1)
 
@@ -213,8 +203,7 @@ def _forgetting_figure(out: pathlib.Path) -> list[str]:
     right.legend(fontsize=7.5, frameon=False, ncol=2, loc="lower left")
 
     figure.suptitle(f"Forgetting of sequential max-margin ({REFERENCE}; derived bounds)")
-    title = f"continual_pocs forgetting ({REFERENCE})"
-    return save_png_and_svg(figure, out, "continual_pocs_forgetting", title)
+    return f"continual_pocs forgetting ({REFERENCE})"
 
 
 @plot("continual_pocs")
@@ -232,9 +221,10 @@ def plot_continual_pocs(out_dir: str | pathlib.Path) -> list[str]:
         The written paths: ``continual_pocs_geometry`` and ``continual_pocs_forgetting``,
         each ``.png`` and ``.svg``.
     """
-    import matplotlib as mpl
-
-    out = pathlib.Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    with mpl.rc_context({"svg.hashsalt": "theorycheck", "font.size": 9}):
-        return _geometry_figure(out) + _forgetting_figure(out)
+    return write_figures(
+        out_dir,
+        [
+            ("continual_pocs_geometry", (14.0, 4.6), _geometry_figure),
+            ("continual_pocs_forgetting", (14.0, 4.6), _forgetting_figure),
+        ],
+    )

@@ -35,7 +35,7 @@ from theory.hconsistency.transformations import (
     error_transformation_at_one,
     inverse_error_transformation,
 )
-from theorycheck.atomic import save_png_and_svg
+from theorycheck.atomic import write_figures
 from theorycheck.registry import plot
 
 REFERENCE = "Mao, Mohri & Zhong, ICML 2023"
@@ -53,7 +53,7 @@ LOSSES = (
 SEED = 20230723
 
 
-def _transformations_figure(figure) -> None:
+def _transformations_figure(figure) -> str:
     left, right = figure.subplots(1, 2)
     t = np.linspace(0.0, 1.0, 801)
     v = np.logspace(-6, 0, 400)
@@ -80,6 +80,9 @@ def _transformations_figure(figure) -> None:
     right.set_ylabel(r"$\Gamma_\tau(v)=\mathcal{T}_\tau^{-1}(v)$")
     right.set_title(r"Inverses $\Gamma_\tau$ (log-log): $\sqrt{v}$ for $\tau<2$, $nv$ for MAE")
     right.legend(loc="lower right", frameon=False, fontsize=8)
+    title = f"Comp-sum error transformations ({REFERENCE})"
+    figure.suptitle(title, fontsize=10)
+    return title
 
 
 def _cloud(rng: np.random.Generator, tau: float) -> tuple[np.ndarray, np.ndarray]:
@@ -87,7 +90,7 @@ def _cloud(rng: np.random.Generator, tau: float) -> tuple[np.ndarray, np.ndarray
     return conditional_surrogate_regret(p, h, tau), zero_one_regret(p, h)
 
 
-def _clouds_figure(figure) -> None:
+def _clouds_figure(figure) -> str:
     axes = figure.subplots(2, 4).ravel()
     seeds = np.random.SeedSequence(SEED).spawn(len(LOSSES))
     t_tight = np.linspace(0.02, 0.98, 25)
@@ -165,6 +168,11 @@ def _clouds_figure(figure) -> None:
         fontsize=8,
         va="center",
     )
+    title = (
+        f"Conditional regrets of random instances under their H-consistency bounds ({REFERENCE})"
+    )
+    figure.suptitle(title, fontsize=10)
+    return title
 
 
 @plot("hconsistency")
@@ -181,28 +189,10 @@ def plot_hconsistency(out_dir: str | pathlib.Path) -> list[str]:
     list of str
         ``hconsistency_transformations.{png,svg}`` and ``hconsistency_regret_clouds.{png,svg}``.
     """
-    import matplotlib as mpl
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    out = pathlib.Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    written: list[str] = []
-    with mpl.rc_context({"svg.hashsalt": "theorycheck", "font.size": 9}):
-        figure = Figure(figsize=(11.0, 4.2), layout="constrained")
-        FigureCanvasAgg(figure)
-        _transformations_figure(figure)
-        title = f"Comp-sum error transformations ({REFERENCE})"
-        figure.suptitle(title, fontsize=10)
-        written += save_png_and_svg(figure, out, "hconsistency_transformations", title)
-
-        figure = Figure(figsize=(13.0, 6.4), layout="constrained")
-        FigureCanvasAgg(figure)
-        _clouds_figure(figure)
-        title = (
-            "Conditional regrets of random instances under their H-consistency bounds "
-            f"({REFERENCE})"
-        )
-        figure.suptitle(title, fontsize=10)
-        written += save_png_and_svg(figure, out, "hconsistency_regret_clouds", title)
-    return written
+    return write_figures(
+        out_dir,
+        [
+            ("hconsistency_transformations", (11.0, 4.2), _transformations_figure),
+            ("hconsistency_regret_clouds", (13.0, 6.4), _clouds_figure),
+        ],
+    )

@@ -19,6 +19,7 @@ interactive backend is touched. Files are written atomically.
 from __future__ import annotations
 
 import pathlib
+from typing import Any
 
 import numpy as np
 
@@ -30,7 +31,7 @@ from theory.sparsemax.losses import (
     zero_one_loss,
 )
 from theory.sparsemax.projection import softmax, sparsemax
-from theorycheck.atomic import save_png_and_svg
+from theorycheck.atomic import write_figures
 from theorycheck.registry import plot
 
 REFERENCE = "Martins & Astudillo (2016)"
@@ -56,20 +57,11 @@ def plot_sparsemax(out_dir: str | pathlib.Path) -> list[str]:
     list of str
         The written paths: ``<out_dir>/sparsemax_binary.png`` and ``.svg``.
     """
-    import matplotlib as mpl
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    out = pathlib.Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-
     t = np.linspace(-3.0, 3.0, 601)
     scores = _two_class(t)
     target = np.broadcast_to(np.array([1.0, 0.0]), scores.shape)
 
-    with mpl.rc_context({"svg.hashsalt": "theorycheck", "font.size": 9}):
-        figure = Figure(figsize=(13.5, 4.0), layout="constrained")
-        FigureCanvasAgg(figure)
+    def draw(figure: Any) -> str:
         left, middle, right = figure.subplots(1, 3)
 
         left.plot(t, sparsemax(scores)[:, 0], color="C3", lw=2, label=r"sparsemax$_1(t, 0)$")
@@ -113,6 +105,6 @@ def plot_sparsemax(out_dir: str | pathlib.Path) -> list[str]:
         right.set_title(f"Binary losses: sparsemax = Huber/4\n{REFERENCE}, §3")
         right.legend(loc="upper right", frameon=False)
 
-        title = f"sparsemax: two-class maps and losses ({REFERENCE}, ICML)"
-        written = save_png_and_svg(figure, out, STEM, title)
-    return written
+        return f"sparsemax: two-class maps and losses ({REFERENCE}, ICML)"
+
+    return write_figures(out_dir, [(STEM, (13.5, 4.0), draw)])
