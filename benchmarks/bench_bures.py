@@ -23,13 +23,11 @@ reports the largest relative disagreement between the two results.
 from __future__ import annotations
 
 import argparse
-import platform
 import statistics
 import sys
-from pathlib import Path
 
 import numpy as np
-from harness import positive_int, time_interleaved, write_json
+from harness import benchmark_parser, positive_int, time_interleaved, write_json
 
 from theory.bures_wasserstein import bures_distance
 
@@ -37,12 +35,9 @@ TARGET_SPEEDUP = 2.0
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = benchmark_parser(__doc__.split("\n\n")[0], repeat=5)
     parser.add_argument("--pairs", type=positive_int, default=10_000, help="pairs (10000)")
     parser.add_argument("--dim", type=positive_int, default=16, help="matrix size d (16)")
-    parser.add_argument("--repeat", type=positive_int, default=5, help="timed repeats (5)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the random batch (0)")
-    parser.add_argument("--json", type=Path, default=None, help="also write the results here")
     return parser.parse_args(argv)
 
 
@@ -106,9 +101,6 @@ def main(argv: list[str] | None = None) -> int:
                 "meets_target": speedup >= TARGET_SPEEDUP,
                 "max_relative_difference": disagreement,
                 "pot": ot.__version__,
-                "numpy": np.__version__,
-                "python": platform.python_version(),
-                "machine": platform.machine(),
             },
         )
         print(f"wrote {args.json}")

@@ -24,18 +24,14 @@ of the repeats) and, with ``--json PATH``, writes the figures atomically.
 from __future__ import annotations
 
 import argparse
-import json
-import platform
 import statistics
 import sys
 import time
-from pathlib import Path
 
 import sympy
-from harness import positive_int
+from harness import benchmark_parser, write_json
 
 from theory.hconsistency.symbolic import certifiable, transformation_expr
-from theorycheck.atomic import atomic_write_text
 from theorycheck.certify import Budget, available_engines, certify_nonnegative
 
 T = sympy.Symbol("t", positive=True)
@@ -46,9 +42,7 @@ EXPONENTS = (1, 2, 4, 6, 8, 12, 16, 24)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--repeat", type=positive_int, default=5, help="timed repeats (5)")
-    parser.add_argument("--json", type=Path, default=None, help="also write the results here")
+    parser = benchmark_parser(__doc__.split("\n\n")[0], repeat=5, seed=False)
     return parser.parse_args(argv)
 
 
@@ -129,10 +123,8 @@ def main(argv: list[str] | None = None) -> int:
             "results": results,
             "engines": list(available_engines()),
             "sympy": sympy.__version__,
-            "python": platform.python_version(),
-            "machine": platform.machine(),
         }
-        atomic_write_text(args.json, json.dumps(payload, indent=2) + "\n")
+        write_json(args.json, payload)
         print(f"wrote {args.json}")
     return 0
 

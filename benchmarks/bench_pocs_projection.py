@@ -34,16 +34,13 @@ for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_variable, "1")
 
 import argparse  # noqa: E402
-import platform  # noqa: E402
 import statistics  # noqa: E402
 import sys  # noqa: E402
-import time  # noqa: E402
 from collections.abc import Callable  # noqa: E402
-from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 import scipy.optimize  # noqa: E402
-from harness import positive_int, write_json  # noqa: E402
+from harness import benchmark_parser, positive_int, time_interleaved, write_json  # noqa: E402
 
 from theory.continual_pocs.projection import project_rows  # noqa: E402
 from theory.continual_pocs.references import SOLVER_OPTIONS  # noqa: E402
@@ -53,13 +50,10 @@ TARGET_RATIO = 20.0
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = benchmark_parser(__doc__.split("\n\n")[0], repeat=7)
     parser.add_argument("--samples", type=positive_int, default=200, help="points per task (200)")
     parser.add_argument("--dim", type=positive_int, default=50, help="dimension D (50)")
     parser.add_argument("--problems", type=positive_int, default=5, help="random steps (5)")
-    parser.add_argument("--repeat", type=positive_int, default=7, help="timed repeats (7)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the random tasks (0)")
-    parser.add_argument("--json", type=Path, default=None, help="also write the results here")
     return parser.parse_args(argv)
 
 
@@ -122,7 +116,6 @@ def main(argv: list[str] | None = None) -> int:
         "cvxpy-fresh": fresh,
         "nnls": nnls_projection,
     }
-    seconds: dict[str, list[float]] = {name: [] for name in cases}
     largest_difference, largest_kkt, active = 0.0, 0.0, []
     for previous, rows in steps:
         reference = parametrised(previous, rows)
@@ -132,14 +125,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         largest_kkt = max(largest_kkt, projection.kkt_residual)
         active.append(int(projection.active.size))
-        for run in cases.values():  # warm-up
-            run(previous, rows)
-    for _ in range(args.repeat):
-        for previous, rows in steps:
-            for name, run in cases.items():
-                start = time.perf_counter()
-                run(previous, rows)
-                seconds[name].append(time.perf_counter() - start)
+    seconds = time_interleaved(cases, args.repeat, inputs=steps)
     median = {name: statistics.median(values) for name, values in seconds.items()}
     ratios = {
         "cvxpy/ours": median["cvxpy"] / median["ours"],
@@ -183,9 +169,6 @@ def main(argv: list[str] | None = None) -> int:
                 "max_abs_difference_to_cvxpy": largest_difference,
                 "max_kkt_residual": largest_kkt,
                 "active_constraints": active,
-                "numpy": np.__version__,
-                "python": platform.python_version(),
-                "machine": platform.machine(),
             },
         )
         print(f"wrote {args.json}")

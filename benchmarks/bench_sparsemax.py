@@ -21,13 +21,11 @@ no BLAS call is involved, so thread-pool settings do not matter.
 from __future__ import annotations
 
 import argparse
-import platform
 import statistics
 import sys
-from pathlib import Path
 
 import numpy as np
-from harness import positive_int, time_interleaved, write_json
+from harness import benchmark_parser, positive_int, time_interleaved, write_json
 
 from theory.sparsemax import sparsemax, sparsemax_jvp
 
@@ -35,12 +33,9 @@ TARGET_FORWARD_OVER_SORT = 1.5
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = benchmark_parser(__doc__.split("\n\n")[0], repeat=7)
     parser.add_argument("--rows", type=positive_int, default=4096, help="batch rows (4096)")
     parser.add_argument("--cols", type=positive_int, default=1000, help="classes K (1000)")
-    parser.add_argument("--repeat", type=positive_int, default=7, help="timed repeats (7)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the random batch (0)")
-    parser.add_argument("--json", type=Path, default=None, help="also write the results here")
     return parser.parse_args(argv)
 
 
@@ -92,9 +87,6 @@ def main(argv: list[str] | None = None) -> int:
                 "ratios": ratios,
                 "target_forward_over_sort": TARGET_FORWARD_OVER_SORT,
                 "meets_target": meets_target,
-                "numpy": np.__version__,
-                "python": platform.python_version(),
-                "machine": platform.machine(),
             },
         )
         print(f"wrote {args.json}")

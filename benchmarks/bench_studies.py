@@ -31,16 +31,14 @@ T = 10^4 (the default). On a GPU: ``--backend cupy --replicates 100000``.
 from __future__ import annotations
 
 import argparse
-import platform
 import statistics
 import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import numpy as np
-from harness import positive_int, write_json
+from harness import benchmark_parser, positive_int, write_json
 
 from simulations.online_regret.ogd import ogd_linear_regret
 from theorycheck.backend import BackendUnavailable, namespace, to_numpy
@@ -52,7 +50,7 @@ RADIUS = 1.0
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = benchmark_parser(__doc__.split("\n\n")[0], repeat=3)
     parser.add_argument("--backend", choices=("numpy", "cupy"), default="numpy")
     parser.add_argument("--replicates", type=positive_int, default=1000, help="R (1000)")
     parser.add_argument("--horizon", type=positive_int, default=10_000, help="T (10000)")
@@ -60,9 +58,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--loop-replicates", type=positive_int, default=20, help="replicates timed in the loop (20)"
     )
-    parser.add_argument("--repeat", type=positive_int, default=3, help="vectorised repeats (3)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the gradient bank (0)")
-    parser.add_argument("--json", type=Path, default=None, help="also write the results here")
     return parser.parse_args(argv)
 
 
@@ -182,9 +177,6 @@ def main(argv: list[str] | None = None) -> int:
                 "target_ratio": TARGET_RATIO,
                 "regrets_agree": agree,
                 "meets_target": meets,
-                "numpy": np.__version__,
-                "python": platform.python_version(),
-                "machine": platform.machine(),
             },
         )
         print(f"wrote {args.json}")
