@@ -106,6 +106,15 @@ def mutual_information(joint: Any) -> Any:
     return xp.sum(xp.reshape(_xlogy(xp, joint, ratio), (*joint.shape[:-2], -1)), axis=-1)
 
 
+def _full_support_joint(joint: Any, func: str) -> Any:
+    """The namespace of a valid joint table with every entry > 0."""
+    xp = _joint(joint, func)
+    minimum = float(xp.min(joint))
+    if minimum <= 0:
+        raise ValueError(f"{func}: joint must have full support (all entries > 0), got {minimum}")
+    return xp
+
+
 def pointwise_mutual_information(joint: Any) -> Any:
     r"""The optimal critic :math:`s^*(x,z)=\log\frac{p(x,z)}{p(x)p(z)}` (full support needed).
 
@@ -119,10 +128,7 @@ def pointwise_mutual_information(joint: Any) -> Any:
     array, shape (..., n_x, n_z)
     """
     func = "pointwise_mutual_information"
-    xp = _joint(joint, func)
-    minimum = float(xp.min(joint))
-    if minimum <= 0:
-        raise ValueError(f"{func}: joint must have full support (all entries > 0), got {minimum}")
+    xp = _full_support_joint(joint, func)
     px = xp.sum(joint, axis=-1, keepdims=True)
     pz = xp.sum(joint, axis=-2, keepdims=True)
     return xp.log(joint) - xp.log(px) - xp.log(pz)
@@ -146,10 +152,7 @@ def log_joint_critic(joint: Any) -> Any:
     array, shape (..., n_x, n_z)
     """
     func = "log_joint_critic"
-    xp = _joint(joint, func)
-    minimum = float(xp.min(joint))
-    if minimum <= 0:
-        raise ValueError(f"{func}: joint must have full support (all entries > 0), got {minimum}")
+    xp = _full_support_joint(joint, func)
     return xp.log(joint)
 
 

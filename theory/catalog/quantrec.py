@@ -120,6 +120,19 @@ def quantize(w: Any) -> Any:
     return xp.where(w >= 0, ones, -ones)
 
 
+def _quadratic_inputs(q: Any, w_star: Any, covariance: Any, func: str) -> tuple[Any, ...]:
+    """Validated (q, w_star, covariance, xp): same dimension d, broadcastable batches."""
+    q = _vectors(q, "q", func)
+    w_star = _vectors(w_star, "w_star", func)
+    if q.shape[-1] != w_star.shape[-1]:
+        raise ValueError(
+            f"{func}: q and w_star must have the same last axis, got {q.shape} and {w_star.shape}"
+        )
+    covariance = _covariance(covariance, q.shape[-1], func)
+    _broadcast_batch(func, q=(q, 1), w_star=(w_star, 1), covariance=(covariance, 2))
+    return q, w_star, covariance, array_namespace(q, covariance, w_star)
+
+
 def population_loss(q: Any, covariance: Any, w_star: Any) -> Any:
     r"""Population loss :math:`f(q)=\tfrac12(q-w^\star)^\top\Sigma(q-w^\star)` of the toy
     (the noise constant :math:`\sigma_\varepsilon^2/2` dropped).
@@ -138,15 +151,7 @@ def population_loss(q: Any, covariance: Any, w_star: Any) -> Any:
     array, shape (...)
     """
     func = "population_loss"
-    q = _vectors(q, "q", func)
-    w_star = _vectors(w_star, "w_star", func)
-    if q.shape[-1] != w_star.shape[-1]:
-        raise ValueError(
-            f"{func}: q and w_star must have the same last axis, got {q.shape} and {w_star.shape}"
-        )
-    covariance = _covariance(covariance, q.shape[-1], func)
-    _broadcast_batch(func, q=(q, 1), w_star=(w_star, 1), covariance=(covariance, 2))
-    xp = array_namespace(q, covariance, w_star)
+    q, w_star, covariance, xp = _quadratic_inputs(q, w_star, covariance, func)
     delta = q - w_star
     return 0.5 * xp.sum(delta * xp.matmul(covariance, delta[..., None])[..., 0], axis=-1)
 
@@ -166,15 +171,7 @@ def coarse_gradient(q: Any, covariance: Any, w_star: Any) -> Any:
     array, shape (..., d)
     """
     func = "coarse_gradient"
-    q = _vectors(q, "q", func)
-    w_star = _vectors(w_star, "w_star", func)
-    if q.shape[-1] != w_star.shape[-1]:
-        raise ValueError(
-            f"{func}: q and w_star must have the same last axis, got {q.shape} and {w_star.shape}"
-        )
-    covariance = _covariance(covariance, q.shape[-1], func)
-    _broadcast_batch(func, q=(q, 1), w_star=(w_star, 1), covariance=(covariance, 2))
-    xp = array_namespace(q, covariance, w_star)
+    q, w_star, covariance, xp = _quadratic_inputs(q, w_star, covariance, func)
     return xp.matmul(covariance, (q - w_star)[..., None])[..., 0]
 
 
